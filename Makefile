@@ -1,0 +1,51 @@
+# donation-watch: every set-up step lives here, so a fresh clone needs only `make run` or `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+RUN_STAMP  := $(VENV)/.installed-run
+TEST_STAMP := $(VENV)/.installed-dev
+CONFIG ?= config/example.toml
+PYTEST_ARGS ?=
+
+.PHONY: run test bench postgres clean help
+
+help:
+	@echo "make run    - install and run the bot with $(CONFIG) (console output without a Discord token)"
+	@echo "make test   - install dev dependencies and test tools, run the whole suite (SQLite and PostgreSQL)"
+	@echo "make bench  - run the benchmarks in benchmarks/"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(RUN_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	@touch $@
+
+$(TEST_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e ".[dev]"
+	@touch $@ $(RUN_STAMP)
+
+# Start this machine's PostgreSQL if it is installed but stopped; without it the suite skips the
+# PostgreSQL half loudly (and fails instead when REQUIRE_POSTGRES=1, as in CI).
+postgres:
+	@if command -v pg_isready >/dev/null 2>&1 && ! pg_isready -q -h 127.0.0.1 -p 5432; then \
+	  if command -v pg_ctlcluster >/dev/null 2>&1 && [ -d /etc/postgresql ]; then \
+	    echo "starting PostgreSQL"; \
+	    pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql | head -n 1) main start || true; \
+	  fi; \
+	fi
+
+TEST_TOOLS := $(TEST_STAMP)
+
+run: $(RUN_STAMP)
+	$(BIN)/donation-watch --config $(CONFIG) run
+
+test: $(TEST_TOOLS) postgres
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: $(TEST_TOOLS) postgres
+	$(BIN)/python -m benchmarks
+
+clean:
+	rm -rf $(VENV) node_modules .pytest_cache

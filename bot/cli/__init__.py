@@ -1,0 +1,92 @@
+"""The `donation-watch` command line: one group, one module per feature's commands."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import click
+
+from bot.errors import BotError
+from bot.settings import DEFAULT_CONFIG, Settings, load_settings
+from ledger.errors import LedgerError
+from watchers.errors import WatcherError
+
+T = TypeVar("T")
+# Errors that are the operator's to fix: shown as one line, exit status 2, no traceback.
+OPERATOR_ERRORS: tuple[type[BaseException], ...] = (BotError, LedgerError, WatcherError)
+
+
+@dataclass
+class AppContext:
+    """What every command gets: the config path and, loaded on first use, the settings."""
+
+    config_path: str
+    _settings: Settings | None = field(default=None, repr=False)
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            self._settings = load_settings(self.config_path)
+        return self._settings
+
+
+pass_app = click.make_pass_decorator(AppContext)
+
+
+def run_async(fn: Callable[..., Awaitable[T]], *args: Any, **kwargs: Any) -> T:
+    """Run a coroutine function to completion from a click command."""
+    return asyncio.run(fn(*args, **kwargs))
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--config",
+    "config_path",
+    default=DEFAULT_CONFIG,
+    envvar="DONATION_WATCH_CONFIG",
+    show_default=True,
+    help="The TOML settings file (env: DONATION_WATCH_CONFIG).",
+)
+@click.option("-v", "--verbose", is_flag=True, help="Log at debug level.")
+@click.pass_context
+def cli(ctx: click.Context, config_path: str, verbose: bool) -> None:
+    """Watch donation wallets, screen senders, and report to chat."""
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    for noisy in ("aiosqlite", "asyncio", "web3", "urllib3", "alembic.runtime.migration"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    ctx.obj = AppContext(config_path)
+
+
+def _register() -> None:
+    from bot.cli import config_cmds, db_cmds, totals_cmds, wallet_cmds
+
+    for module in (config_cmds, db_cmds, wallet_cmds, totals_cmds):
+        module.register(cli)
+
+
+_register()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: operator errors become one line on stderr and exit status 2."""
+    try:
+        rv = cli.main(args=argv, prog_name="donation-watch", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(1)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except OPERATOR_ERRORS as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    sys.exit(rv if isinstance(rv, int) else 0)

@@ -1,0 +1,35 @@
+"""`donation-watch check-config`: validate a settings file without starting anything."""
+
+from __future__ import annotations
+
+import click
+
+from bot.cli import AppContext, pass_app
+from bot.settings import BitcoinChain, load_settings
+
+
+@click.command("check-config")
+@click.argument("file", required=False)
+@pass_app
+def check_config(app: AppContext, file: str | None) -> None:
+    """Check FILE (default: --config) and print what it would watch."""
+    path = file or app.config_path
+    settings = load_settings(path)
+    click.echo(f"{path}: OK")
+    for name, chain in settings.chains.items():
+        source = chain.esplora_urls if isinstance(chain, BitcoinChain) else chain.rpc_urls
+        click.echo(f"  chain {name} ({chain.kind}): {len(source)} source(s)")
+    for wallet in settings.wallets:
+        click.echo(f"  wallet {wallet.chain} {wallet.address} {wallet.label}".rstrip())
+    click.echo(f"  database: {_safe(settings.database.url)}")
+    click.echo(f"  discord: {'token set' if settings.discord.token else 'no token, console output'}")
+
+
+def _safe(url: str) -> str:
+    from ledger.database import redact
+
+    return redact(url)
+
+
+def register(group: click.Group) -> None:
+    group.add_command(check_config)

@@ -1,0 +1,102 @@
+"""`donation-watch wallets add|list|remove`: the watched addresses kept in the ledger."""
+
+from __future__ import annotations
+
+import click
+
+from bot.app import open_database
+from bot.cli import AppContext, pass_app, run_async
+from bot.errors import ConfigError
+from ledger import wallets as ledger_wallets
+
+
+@click.group("wallets")
+def wallets_group() -> None:
+    """Watched wallets (those in the config file are added on every start)."""
+
+
+def _chain(app: AppContext, chain: str) -> str:
+    if chain not in app.settings.chains:
+        known = ", ".join(sorted(app.settings.chains)) or "none"
+        raise click.BadParameter(f"{chain!r} is not a configured chain (chains: {known})", param_hint="CHAIN")
+    return chain
+
+
+@wallets_group.command("add")
+@click.argument("chain")
+@click.argument("address")
+@click.option("--label", default="", help="A name shown in chat.")
+@click.option("--start-height", type=click.IntRange(min=0), default=None, help="First block to scan.")
+@pass_app
+def add(app: AppContext, chain: str, address: str, label: str, start_height: int | None) -> None:
+    """Watch ADDRESS on CHAIN."""
+    from watchers.errors import InvalidAddress
+
+    chain = _chain(app, chain)
+    try:
+        canonical = app.settings.canonical_address(chain, address)
+    except InvalidAddress as exc:
+        raise click.BadParameter(str(exc), param_hint="ADDRESS") from None
+
+    async def _go() -> bool:
+        db = await open_database(app.settings)
+        try:
+            async with db.session() as s:
+                _, new = await ledger_wallets.upsert_wallet(s, chain, canonical, label=label, start_height=start_height)
+                return new
+        finally:
+            await db.close()
+
+    new = run_async(_go)
+    click.echo(f"{'added' if new else 'already watched'}: {chain} {canonical}")
+
+
+@wallets_group.command("list")
+@click.option("--all", "show_all", is_flag=True, help="Include retired wallets.")
+@pass_app
+def list_(app: AppContext, show_all: bool) -> None:
+    """List the watched wallets."""
+
+    async def _go():  # type: ignore[no-untyped-def]
+        db = await open_database(app.settings)
+        try:
+            async with db.session() as s:
+                return await ledger_wallets.list_wallets(s, active_only=not show_all)
+        finally:
+            await db.close()
+
+    for w in run_async(_go):
+        state = "" if w.active else "  (retired)"
+        click.echo(f"{w.chain:<10} {w.address:<64} {w.label}{state}".rstrip())
+
+
+@wallets_group.command("remove")
+@click.argument("chain")
+@click.argument("address")
+@pass_app
+def remove(app: AppContext, chain: str, address: str) -> None:
+    """Stop watching ADDRESS on CHAIN; its donations stay in the ledger."""
+    from watchers.errors import InvalidAddress
+
+    chain = _chain(app, chain)
+    try:
+        canonical = app.settings.canonical_address(chain, address)
+    except InvalidAddress as exc:
+        raise click.BadParameter(str(exc), param_hint="ADDRESS") from None
+    if any(w.chain == chain and w.address == canonical for w in app.settings.wallets):
+        raise ConfigError(app.config_path, "wallets", f"{canonical} is listed in the file; remove it there too, or it returns on the next start")
+
+    async def _go() -> None:
+        db = await open_database(app.settings)
+        try:
+            async with db.session() as s:
+                await ledger_wallets.retire_wallet(s, chain, canonical)
+        finally:
+            await db.close()
+
+    run_async(_go)
+    click.echo(f"retired: {chain} {canonical}")
+
+
+def register(group: click.Group) -> None:
+    group.add_command(wallets_group)

@@ -1,0 +1,278 @@
+"""Settings: one typed object from a TOML file, with DONATION_WATCH_* environment overrides.
+
+Secrets (the Discord token, the database password) are read only from the environment, never
+from the file, and never printed: they are SecretStr values.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from bot.errors import ConfigError
+from watchers.addresses import BITCOIN_NETWORKS, ChainKind, canonical
+from watchers.errors import InvalidAddress
+
+ENV_PREFIX = "DONATION_WATCH_"
+DEFAULT_CONFIG = "config/example.toml"
+# Keys that hold secrets: allowed only from the environment.
+SECRET_KEYS = {("discord", "token"): "DONATION_WATCH_DISCORD__TOKEN", ("database", "password"): "DONATION_WATCH_DATABASE__PASSWORD"}
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class DatabaseSettings(_Strict):
+    """Where the ledger lives."""
+
+    url: str = "sqlite+aiosqlite:///./data/donation-watch.db"
+    password: SecretStr | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _known_driver(cls, value: str) -> str:
+        if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise ValueError("use sqlite+aiosqlite:///PATH or postgresql+asyncpg://USER@HOST/DB")
+        return value
+
+    def effective_url(self) -> str:
+        """The URL with the environment's password put in; never log this."""
+        if self.password is None:
+            return self.url
+        from sqlalchemy.engine import make_url
+
+        return make_url(self.url).set(password=self.password.get_secret_value()).render_as_string(hide_password=False)
+
+
+class DiscordSettings(_Strict):
+    """Where messages go; with no token they are printed to the console."""
+
+    token: SecretStr | None = None
+    alerts_channel_id: int | None = None
+    summary_channel_id: int | None = None
+
+
+class Token(_Strict):
+    """An ERC-20 token whose transfers count as donations."""
+
+    symbol: str
+    address: str
+    decimals: Annotated[int, Field(ge=0, le=36)]
+
+    @field_validator("address")
+    @classmethod
+    def _evm(cls, value: str) -> str:
+        return canonical(ChainKind.EVM, value)
+
+
+MAINNET_TOKENS = [
+    Token(symbol="USDT", address="0xdAC17F958D2ee523a2206206994597C13D831ec7", decimals=6),
+    Token(symbol="USDC", address="0xA0b86991c6218b36c1d19D4a2e9Eb0cE3606eB48", decimals=6),
+    Token(symbol="DAI", address="0x6B175474E89094C44Da98b954EedeAC495271d0F", decimals=18),
+]
+
+
+class BitcoinChain(_Strict):
+    """A Bitcoin network watched through Esplora HTTP APIs."""
+
+    kind: Literal["bitcoin"]
+    network: Literal["mainnet", "testnet", "regtest"] = "mainnet"
+    esplora_urls: Annotated[list[str], Field(min_length=1)]
+    confirmations: Annotated[int, Field(ge=1)] = 6
+    alert_confirmations: Annotated[int, Field(ge=0)] = 1
+    requests_per_second: Annotated[float, Field(gt=0)] = 2.0
+    poll_seconds: Annotated[float, Field(gt=0)] = 60.0
+    timeout_seconds: Annotated[float, Field(gt=0)] = 20.0
+
+
+class EvmChain(_Strict):
+    """An EVM chain watched through JSON-RPC nodes."""
+
+    kind: Literal["evm"]
+    chain_id: Annotated[int, Field(ge=1)]
+    rpc_urls: Annotated[list[str], Field(min_length=1)]
+    native_symbol: str = "ETH"
+    # "finalized" uses the node's finalized block tag (falls back to 12 where it has none).
+    confirmations: Literal["finalized"] | Annotated[int, Field(ge=0)] = "finalized"
+    traces: bool = False
+    tokens: list[Token] | None = None
+    poll_seconds: Annotated[float, Field(gt=0)] = 15.0
+    timeout_seconds: Annotated[float, Field(gt=0)] = 20.0
+
+    def token_allowlist(self) -> list[Token]:
+        """The configured tokens, or the mainnet defaults on chain id 1."""
+        if self.tokens is not None:
+            return self.tokens
+        return list(MAINNET_TOKENS) if self.chain_id == 1 else []
+
+
+Chain = Annotated[BitcoinChain | EvmChain, Field(discriminator="kind")]
+
+
+class WalletEntry(_Strict):
+    """A watched address as the operator wrote it."""
+
+    chain: str
+    address: str
+    label: str = ""
+    start_height: Annotated[int, Field(ge=0)] | None = None
+
+
+class ScreeningSettings(_Strict):
+    """Sanctions lists: where to fetch them and how often."""
+
+    ofac_url: str = "https://sanctionslistservice.ofac.treas.gov/api/PublicationPreview/exports/SDN_ADVANCED.XML"
+    update_hours: Annotated[float, Field(gt=0)] = 24.0
+    extra_lists: list[str] = []
+    own_list: str | None = None
+    opensanctions_file: str | None = None
+
+
+class Settings(BaseSettings):
+    """Everything the bot is told: database, chat, chains, wallets, screening."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, env_nested_delimiter="__", extra="forbid")
+
+    data_dir: str = "./data"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    database: DatabaseSettings = DatabaseSettings()
+    discord: DiscordSettings = DiscordSettings()
+    chains: dict[str, Chain] = {}
+    wallets: list[WalletEntry] = []
+    screening: ScreeningSettings = ScreeningSettings()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The environment overrides the file (which arrives as init kwargs).
+        return (env_settings, init_settings)
+
+    @model_validator(mode="after")
+    def _wallets_fit_chains(self) -> "Settings":
+        seen: dict[tuple[str, str], int] = {}
+        for i, wallet in enumerate(self.wallets):
+            chain = self.chains.get(wallet.chain)
+            if chain is None:
+                known = ", ".join(sorted(self.chains)) or "none configured"
+                raise _KeyError(f"wallets[{i}].chain", wallet.chain, f"is not a configured chain (chains: {known})")
+            try:
+                if isinstance(chain, BitcoinChain):
+                    wallet.address = canonical(ChainKind.BITCOIN, wallet.address, network=chain.network)
+                else:
+                    wallet.address = canonical(ChainKind.EVM, wallet.address)
+            except InvalidAddress as exc:
+                raise _KeyError(f"wallets[{i}].address", wallet.address, f"is not {_article(exc.chain)} address ({exc.reason})") from None
+            key = (wallet.chain, wallet.address)
+            if key in seen:
+                raise _KeyError(f"wallets[{i}].address", wallet.address, f"duplicates wallets[{seen[key]}]")
+            seen[key] = i
+        return self
+
+    def chain_kind(self, name: str) -> ChainKind:
+        """The address family of a configured chain."""
+        return ChainKind.BITCOIN if isinstance(self.chains[name], BitcoinChain) else ChainKind.EVM
+
+    def canonical_address(self, chain: str, address: str) -> str:
+        """Validate an address for a configured chain (InvalidAddress when it is not one)."""
+        spec = self.chains[chain]
+        network = spec.network if isinstance(spec, BitcoinChain) else "mainnet"
+        return canonical(self.chain_kind(chain), address, network=network)
+
+
+def _article(chain: str) -> str:
+    return ("an " if chain[:1] in "AEIOU" else "a ") + chain
+
+
+class _KeyError(ValueError):
+    """A validation failure that already knows its key path and value."""
+
+    def __init__(self, key: str, value: Any, reason: str) -> None:
+        self.key = key
+        self.value = value
+        self.reason = reason
+        super().__init__(f"{key}: {reason}")
+
+
+def _loc(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif part in ("bitcoin", "evm") and out.startswith("chains."):
+            continue  # the discriminated union's tag, not a key the operator wrote
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+def _describe(error: dict[str, Any]) -> tuple[str, str]:
+    key = _loc(tuple(error["loc"]))
+    value = error.get("input")
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        return key, "unknown key (check the spelling against config/example.toml)"
+    if kind == "missing":
+        return key, "is required but missing"
+    ctx = error.get("ctx") or {}
+    if isinstance(ctx.get("error"), _KeyError):
+        err = ctx["error"]
+        return err.key, f'"{err.value}" {err.reason}'
+    if isinstance(ctx.get("error"), InvalidAddress):
+        err = ctx["error"]
+        return key, f'"{err.value}" is not {_article(err.chain)} address ({err.reason})'
+    shown = f'"{value}"' if isinstance(value, str) else repr(value)
+    msg = error["msg"].removeprefix("Value error, ")
+    if kind == "union_tag_invalid":
+        return key + ".kind", f"{shown} is not a chain kind (use \"bitcoin\" or \"evm\")"
+    if kind == "union_tag_not_found":
+        return key + ".kind", 'is required: "bitcoin" or "evm"'
+    return key, f"{shown} {msg[0].lower() + msg[1:] if msg else 'is invalid'}"
+
+
+def _reject_secrets(path: str, data: dict[str, Any]) -> None:
+    for (section, key), env in SECRET_KEYS.items():
+        if isinstance(data.get(section), dict) and key in data[section]:
+            raise ConfigError(path, f"{section}.{key}", f"secrets are not read from files; set {env} in the environment")
+    url = (data.get("database") or {}).get("url") if isinstance(data.get("database"), dict) else None
+    if isinstance(url, str) and "://" in url and "@" in url.split("://", 1)[1].split("/", 1)[0]:
+        userinfo = url.split("://", 1)[1].split("@", 1)[0]
+        if ":" in userinfo:
+            raise ConfigError(path, "database.url", "holds a password; remove it and set DONATION_WATCH_DATABASE__PASSWORD")
+
+
+def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
+    """Read, validate and return the settings; any problem is one ConfigError line."""
+    shown = str(path or DEFAULT_CONFIG)
+    file = Path(shown)
+    try:
+        raw = file.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(shown, None, "no such file (copy config/example.toml and edit it)") from None
+    except OSError as exc:
+        raise ConfigError(shown, None, f"cannot read it ({exc.strerror})") from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ConfigError(shown, None, f"is not UTF-8 text (byte {exc.start})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(shown, None, f"TOML syntax error: {exc}") from None
+    _reject_secrets(shown, data)
+    try:
+        return Settings(**data)
+    except ValidationError as exc:
+        key, reason = _describe(exc.errors(include_url=False)[0])
+        more = len(exc.errors()) - 1
+        suffix = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
+        raise ConfigError(shown, key, reason + suffix) from None

@@ -1,0 +1,25 @@
+"""Errors of the storage room, each with a message that names the thing and the fix."""
+
+from __future__ import annotations
+
+
+class LedgerError(Exception):
+    """Base of every error raised by the ledger."""
+
+
+class DatabaseUnavailable(LedgerError):
+    """The database URL could not be opened or reached."""
+
+    def __init__(self, url: str, reason: str) -> None:
+        self.url = url
+        self.reason = reason
+        super().__init__(f"database {url}: cannot connect ({reason})")
+
+
+class UnknownWallet(LedgerError):
+    """A wallet named by chain and address is not in the ledger."""
+
+    def __init__(self, chain: str, address: str) -> None:
+        self.chain = chain
+        self.address = address
+        super().__init__(f"no {chain} wallet {address} is in the ledger (see `donation-watch wallets list`)")

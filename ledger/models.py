@@ -1,0 +1,169 @@
+"""The ledger's tables: wallets, transfers and their senders, cursors, totals and events.
+
+Every state change a user may be told about (a new transfer, its confirmation, its orphaning, a
+sanctions hit) is written as an ``Event`` row in the same transaction as the change itself, so
+the notifier can deliver it later, exactly once, even across restarts.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Optional
+
+from sqlalchemy import JSON, BigInteger, Column, ForeignKey, Index, Integer, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from ledger.types import BigSum, BigUInt, UTCDateTime, utcnow
+
+
+class TransferStatus(StrEnum):
+    """Where a transfer stands: seen, buried deep enough, or dropped from the best chain."""
+
+    PENDING = "pending"
+    CONFIRMED = "confirmed"
+    ORPHANED = "orphaned"
+
+
+class EventKind(StrEnum):
+    """The kinds of state change the bot can tell people about."""
+
+    TRANSFER_NEW = "transfer.new"
+    TRANSFER_CONFIRMED = "transfer.confirmed"
+    TRANSFER_ORPHANED = "transfer.orphaned"
+    TRANSFER_REINCLUDED = "transfer.reincluded"
+    SANCTIONS_HIT = "sanctions.hit"
+    SANCTIONS_DELISTED = "sanctions.delisted"
+    WATCHER_FAILED = "watcher.failed"
+    WATCHER_RECOVERED = "watcher.recovered"
+
+
+def _utc_column(nullable: bool = True, index: bool = False) -> Any:
+    return Field(default=None, sa_column=Column(UTCDateTime(), nullable=nullable, index=index))
+
+
+class Wallet(SQLModel, table=True):
+    """A watched donation address on one chain."""
+
+    __tablename__ = "wallet"
+    __table_args__ = (UniqueConstraint("chain", "address", name="uq_wallet_chain_address"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    chain: str = Field(max_length=32, index=True)
+    # Canonical form: EIP-55 for EVM chains, lowercase for bech32, as-is for base58.
+    address: str = Field(max_length=128)
+    label: str = Field(default="", max_length=200)
+    start_height: Optional[int] = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    active: bool = Field(default=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class Transfer(SQLModel, table=True):
+    """One incoming transfer to a watched wallet, identified by (chain, txid, position).
+
+    ``position`` is the output index (Bitcoin: the lowest output paying the wallet), the log index
+    (EVM token transfers), -1 for an EVM transaction's own value, or a negative trace position
+    below -1 for internal EVM transfers.
+    """
+
+    __tablename__ = "transfer"
+    __table_args__ = (
+        UniqueConstraint("chain", "txid", "position", name="uq_transfer_natural_key"),
+        Index("ix_transfer_asset_amount", "asset", "amount"),
+        Index("ix_transfer_chain_height", "chain", "block_height"),
+        Index("ix_transfer_first_seen", "first_seen"),
+    )
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    chain: str = Field(max_length=32)
+    txid: str = Field(max_length=80)
+    position: int = Field(sa_column=Column(Integer, nullable=False))
+    wallet_id: int = Field(sa_column=Column(Integer, ForeignKey("wallet.id"), nullable=False, index=True))
+    asset: str = Field(max_length=16)
+    # Token contract for token transfers; None for the chain's native coin.
+    token: Optional[str] = Field(default=None, max_length=64)
+    decimals: int
+    amount: int = Field(sa_column=Column(BigUInt(), nullable=False))
+    block_height: Optional[int] = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    block_hash: Optional[str] = Field(default=None, max_length=80)
+    block_time: Optional[datetime] = _utc_column()
+    status: str = Field(default=TransferStatus.PENDING, max_length=16, index=True)
+    first_seen: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    confirmed_at: Optional[datetime] = _utc_column()
+    orphaned_at: Optional[datetime] = _utc_column()
+
+
+class TransferSender(SQLModel, table=True):
+    """One sending address of a transfer (a Bitcoin transaction can have several)."""
+
+    __tablename__ = "transfer_sender"
+
+    transfer_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("transfer.id", ondelete="CASCADE"), primary_key=True)
+    )
+    address: str = Field(max_length=128, primary_key=True, index=True)
+
+
+class WalletTotal(SQLModel, table=True):
+    """Running count and sum per (wallet, asset, status), kept in step with every transfer write.
+
+    It makes totals a read of a few rows instead of a sum over every transfer.
+    """
+
+    __tablename__ = "wallet_total"
+
+    wallet_id: int = Field(sa_column=Column(Integer, ForeignKey("wallet.id"), primary_key=True))
+    asset: str = Field(max_length=16, primary_key=True)
+    status: str = Field(max_length=16, primary_key=True)
+    decimals: int
+    count: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
+    amount: int = Field(default=0, sa_column=Column(BigSum(), nullable=False))
+
+
+class ChainCursor(SQLModel, table=True):
+    """How far a block-scanning watcher has stored a chain."""
+
+    __tablename__ = "chain_cursor"
+
+    chain: str = Field(max_length=32, primary_key=True)
+    height: int = Field(sa_column=Column(BigInteger, nullable=False))
+    block_hash: Optional[str] = Field(default=None, max_length=80)
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class RecentBlock(SQLModel, table=True):
+    """A recently scanned block's hash and parent, kept to detect reorgs."""
+
+    __tablename__ = "recent_block"
+
+    chain: str = Field(max_length=32, primary_key=True)
+    height: int = Field(sa_column=Column(BigInteger, primary_key=True))
+    block_hash: str = Field(max_length=80)
+    parent_hash: Optional[str] = Field(default=None, max_length=80)
+
+
+class WalletCursor(SQLModel, table=True):
+    """Per-address progress of an address-polling watcher (Bitcoin via Esplora)."""
+
+    __tablename__ = "wallet_cursor"
+
+    wallet_id: int = Field(sa_column=Column(Integer, ForeignKey("wallet.id"), primary_key=True))
+    chain_tx_count: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
+    mempool_tx_count: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
+    newest_txid: Optional[str] = Field(default=None, max_length=80)
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class Event(SQLModel, table=True):
+    """A stored state change the bot may tell people about; ids only ever increase."""
+
+    __tablename__ = "event"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=32, index=True)
+    chain: Optional[str] = Field(default=None, max_length=32)
+    transfer_id: Optional[int] = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("transfer.id"), nullable=True, index=True)
+    )
+    detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))

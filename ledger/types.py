@@ -1,0 +1,98 @@
+"""Column types that keep money exact and time zone-aware on every database."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import DateTime, Numeric, String
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator, TypeEngine
+
+UINT256_MAX = 2**256 - 1
+# 2**256 - 1 has 78 decimal digits.
+UINT256_DIGITS = 78
+
+
+class BigUInt(TypeDecorator[int]):
+    """An unsigned integer up to 2**256 - 1, stored exactly.
+
+    PostgreSQL keeps it as NUMERIC(78, 0). SQLite has no exact wide integer, so it is kept as
+    78 zero-padded decimal digits: text order is then numeric order, and ORDER BY works.
+    """
+
+    impl = String(UINT256_DIGITS)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "postgresql":
+            return dialect.type_descriptor(Numeric(UINT256_DIGITS, 0))
+        return dialect.type_descriptor(String(UINT256_DIGITS))
+
+    def process_bind_param(self, value: int | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise TypeError(f"amount must be an int in base units, got {type(value).__name__}")
+        if not 0 <= value <= UINT256_MAX:
+            raise ValueError(f"amount {value} is outside 0 .. 2**256-1")
+        if dialect.name == "postgresql":
+            return Decimal(value)
+        return f"{value:0{UINT256_DIGITS}d}"
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> int | None:
+        if value is None:
+            return None
+        return int(value)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A tz-aware UTC datetime; naive values are refused rather than guessed."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: pass a tz-aware UTC time")
+        value = value.astimezone(timezone.utc)
+        if dialect.name == "sqlite":
+            return value.replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
+
+
+def utcnow() -> datetime:
+    """The current time, tz-aware UTC."""
+    return datetime.now(timezone.utc)
+
+
+class BigSum(TypeDecorator[int]):
+    """An exact signed integer of up to 80 digits, for sums and the deltas applied to them."""
+
+    impl = String(82)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "postgresql":
+            return dialect.type_descriptor(Numeric(80, 0))
+        return dialect.type_descriptor(String(82))
+
+    def process_bind_param(self, value: int | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if dialect.name == "postgresql":
+            return Decimal(int(value))
+        return str(int(value))
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> int | None:
+        return None if value is None else int(value)

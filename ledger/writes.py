@@ -1,0 +1,270 @@
+"""Idempotent writes: transfers stored once on their natural key, status changes as updates.
+
+Every write also moves the running totals and appends the events a user may be told about, in
+the caller's transaction, so a crash between them cannot leave the ledger half-written.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, tuple_, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ledger.models import Event, EventKind, Transfer, TransferSender, TransferStatus
+from ledger.totals import TotalsDelta, apply_deltas
+from ledger.types import utcnow
+
+# Rows per INSERT statement: well under SQLite's 32,766 bound parameters at 16 columns.
+BATCH = 1_000
+
+NaturalKey = tuple[str, str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class TransferIn:
+    """A transfer as a watcher saw it, before it is stored."""
+
+    chain: str
+    txid: str
+    position: int
+    wallet_id: int
+    asset: str
+    decimals: int
+    amount: int
+    senders: tuple[str, ...] = ()
+    token: str | None = None
+    block_height: int | None = None
+    block_hash: str | None = None
+    block_time: datetime | None = None
+    status: TransferStatus = TransferStatus.PENDING
+
+    @property
+    def key(self) -> NaturalKey:
+        return (self.chain, self.txid, self.position)
+
+
+@dataclass
+class WriteResult:
+    """What a write changed: ids of inserted transfers, and ids whose status or block moved."""
+
+    inserted: list[int] = field(default_factory=list)
+    confirmed: list[int] = field(default_factory=list)
+    orphaned: list[int] = field(default_factory=list)
+    reincluded: list[int] = field(default_factory=list)
+    moved: list[int] = field(default_factory=list)
+    unchanged: int = 0
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.inserted or self.confirmed or self.orphaned or self.reincluded or self.moved)
+
+
+def _insert(session: AsyncSession) -> Any:
+    name = session.get_bind().dialect.name
+    return pg_insert if name == "postgresql" else sqlite_insert
+
+
+def _row(item: TransferIn, now: datetime) -> dict[str, Any]:
+    return {
+        "chain": item.chain,
+        "txid": item.txid,
+        "position": item.position,
+        "wallet_id": item.wallet_id,
+        "asset": item.asset,
+        "token": item.token,
+        "decimals": item.decimals,
+        "amount": item.amount,
+        "block_height": item.block_height,
+        "block_hash": item.block_hash,
+        "block_time": item.block_time,
+        "status": str(item.status),
+        "first_seen": now,
+        "confirmed_at": now if item.status == TransferStatus.CONFIRMED else None,
+        "orphaned_at": now if item.status == TransferStatus.ORPHANED else None,
+    }
+
+
+def _dedupe(items: Iterable[TransferIn]) -> list[TransferIn]:
+    """The last sighting of each natural key wins within one call."""
+    latest: dict[NaturalKey, TransferIn] = {}
+    for item in items:
+        latest[item.key] = item
+    return list(latest.values())
+
+
+async def record_transfers(
+    session: AsyncSession, items: Sequence[TransferIn], *, now: datetime | None = None
+) -> WriteResult:
+    """Store each transfer once; a transfer seen before is updated where its block or status moved.
+
+    A known transfer that reappears with another block (a reorg re-included it) keeps its id and
+    takes the new block. Running totals and events follow in the same transaction.
+    """
+    now = now or utcnow()
+    result = WriteResult()
+    deltas = TotalsDelta()
+    events: list[dict[str, Any]] = []
+    insert = _insert(session)
+    unique = _dedupe(items)
+    for start in range(0, len(unique), BATCH):
+        chunk = unique[start : start + BATCH]
+        by_key = {item.key: item for item in chunk}
+        stmt = (
+            insert(Transfer)
+            .on_conflict_do_nothing(index_elements=["chain", "txid", "position"])
+            .returning(Transfer.id, Transfer.chain, Transfer.txid, Transfer.position)
+        )
+        rows = (await session.execute(stmt, [_row(item, now) for item in chunk])).all()
+        senders: list[dict[str, Any]] = []
+        for tid, chain, txid, position in rows:
+            item = by_key.pop((chain, txid, position))
+            result.inserted.append(tid)
+            deltas.add(item.wallet_id, item.asset, item.decimals, str(item.status), 1, item.amount)
+            senders.extend({"transfer_id": tid, "address": a} for a in dict.fromkeys(item.senders))
+            events.append(_event(EventKind.TRANSFER_NEW, chain, tid, now, status=str(item.status)))
+        if senders:
+            await session.execute(
+                insert(TransferSender).on_conflict_do_nothing(index_elements=["transfer_id", "address"]),
+                senders,
+            )
+        if by_key:
+            await _update_existing(session, by_key, now, result, deltas, events)
+    await apply_deltas(session, deltas)
+    if events:
+        await session.execute(insert(Event), events)
+    return result
+
+
+def _event(kind: EventKind, chain: str | None, transfer_id: int | None, now: datetime, **detail: Any) -> dict[str, Any]:
+    return {"kind": str(kind), "chain": chain, "transfer_id": transfer_id, "detail": detail, "created_at": now}
+
+
+async def _update_existing(
+    session: AsyncSession,
+    by_key: dict[NaturalKey, TransferIn],
+    now: datetime,
+    result: WriteResult,
+    deltas: TotalsDelta,
+    events: list[dict[str, Any]],
+) -> None:
+    keys = list(by_key)
+    stored = (
+        await session.execute(
+            select(Transfer).where(tuple_(Transfer.chain, Transfer.txid, Transfer.position).in_(keys))
+        )
+    ).scalars()
+    for row in stored:
+        item = by_key[(row.chain, row.txid, row.position)]
+        same_block = (row.block_hash, row.block_height) == (item.block_hash, item.block_height)
+        if same_block and row.status == item.status:
+            result.unchanged += 1
+            continue
+        await _change(session, row, item.status, now, result, deltas, events, block=item)
+
+
+async def _change(
+    session: AsyncSession,
+    row: Transfer,
+    status: TransferStatus,
+    now: datetime,
+    result: WriteResult,
+    deltas: TotalsDelta,
+    events: list[dict[str, Any]],
+    block: TransferIn | None = None,
+) -> None:
+    old = TransferStatus(row.status)
+    values: dict[str, Any] = {"status": str(status)}
+    if block is not None:
+        values.update(block_height=block.block_height, block_hash=block.block_hash, block_time=block.block_time)
+    if status == TransferStatus.CONFIRMED and row.confirmed_at is None:
+        values["confirmed_at"] = now
+    if status == TransferStatus.ORPHANED:
+        values["orphaned_at"] = now
+    elif old == TransferStatus.ORPHANED:
+        values["orphaned_at"] = None
+    await session.execute(update(Transfer).where(Transfer.id == row.id).values(**values))
+    if old != status:
+        deltas.add(row.wallet_id, row.asset, row.decimals, str(old), -1, -row.amount)
+        deltas.add(row.wallet_id, row.asset, row.decimals, str(status), 1, row.amount)
+    assert row.id is not None
+    detail = {"from": str(old), "to": str(status), "block_height": values.get("block_height", row.block_height)}
+    if old == TransferStatus.ORPHANED and status != TransferStatus.ORPHANED:
+        result.reincluded.append(row.id)
+        events.append(_event(EventKind.TRANSFER_REINCLUDED, row.chain, row.id, now, **detail))
+        if status == TransferStatus.CONFIRMED:
+            result.confirmed.append(row.id)
+            events.append(_event(EventKind.TRANSFER_CONFIRMED, row.chain, row.id, now, **detail))
+    elif status == TransferStatus.ORPHANED and old != status:
+        result.orphaned.append(row.id)
+        events.append(_event(EventKind.TRANSFER_ORPHANED, row.chain, row.id, now, **detail))
+    elif status == TransferStatus.CONFIRMED and old != status:
+        result.confirmed.append(row.id)
+        events.append(_event(EventKind.TRANSFER_CONFIRMED, row.chain, row.id, now, **detail))
+    else:
+        result.moved.append(row.id)
+
+
+async def set_status(
+    session: AsyncSession, transfer_ids: Iterable[int], status: TransferStatus, *, now: datetime | None = None
+) -> WriteResult:
+    """Move the given transfers to ``status``, with totals and events; no-ops are skipped."""
+    now = now or utcnow()
+    ids = list(dict.fromkeys(transfer_ids))
+    result = WriteResult()
+    deltas = TotalsDelta()
+    events: list[dict[str, Any]] = []
+    for start in range(0, len(ids), BATCH):
+        chunk = ids[start : start + BATCH]
+        rows = (await session.execute(select(Transfer).where(Transfer.id.in_(chunk)))).scalars().all()
+        for row in rows:
+            if row.status == status:
+                result.unchanged += 1
+                continue
+            await _change(session, row, status, now, result, deltas, events)
+    await apply_deltas(session, deltas)
+    if events:
+        await session.execute(_insert(session)(Event), events)
+    return result
+
+
+async def orphan_above(session: AsyncSession, chain: str, height: int, *, now: datetime | None = None) -> WriteResult:
+    """Orphan every non-orphaned transfer of ``chain`` in a block above ``height`` (a reorg)."""
+    ids = (
+        await session.execute(
+            select(Transfer.id).where(
+                Transfer.chain == chain,
+                Transfer.block_height > height,
+                Transfer.status != TransferStatus.ORPHANED,
+            )
+        )
+    ).scalars().all()
+    return await set_status(session, ids, TransferStatus.ORPHANED, now=now)
+
+
+async def confirm_up_to(session: AsyncSession, chain: str, height: int, *, now: datetime | None = None) -> WriteResult:
+    """Confirm every pending transfer of ``chain`` whose block is at or below ``height``."""
+    ids = (
+        await session.execute(
+            select(Transfer.id).where(
+                Transfer.chain == chain,
+                Transfer.block_height <= height,
+                Transfer.status == TransferStatus.PENDING,
+            )
+        )
+    ).scalars().all()
+    return await set_status(session, ids, TransferStatus.CONFIRMED, now=now)
+
+
+async def record_event(
+    session: AsyncSession, kind: EventKind, *, chain: str | None = None, transfer_id: int | None = None, **detail: Any
+) -> None:
+    """Append one event (a sanctions hit, a watcher failing) to the event log."""
+    session.add(Event(kind=str(kind), chain=chain, transfer_id=transfer_id, detail=detail))
+    await session.flush()

@@ -1,0 +1,84 @@
+"""Address validation and canonical forms, by chain family, with checksums and network."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from bip_utils import Base58Decoder, SegwitBech32Decoder
+from eth_utils import is_checksum_address, is_hex_address, to_checksum_address
+
+from watchers.errors import InvalidAddress
+
+
+class ChainKind(StrEnum):
+    """Address families the watchers know."""
+
+    BITCOIN = "bitcoin"
+    EVM = "evm"
+
+
+# Base58Check version bytes and bech32 human-readable parts per Bitcoin network.
+_BASE58_VERSIONS = {
+    "mainnet": {0x00: "P2PKH", 0x05: "P2SH"},
+    "testnet": {0x6F: "P2PKH", 0xC4: "P2SH"},
+    "regtest": {0x6F: "P2PKH", 0xC4: "P2SH"},
+}
+_HRP = {"mainnet": "bc", "testnet": "tb", "regtest": "bcrt"}
+BITCOIN_NETWORKS = tuple(_HRP)
+
+
+def bitcoin_address(value: str, network: str = "mainnet") -> str:
+    """The canonical form of a Bitcoin address (lowercase for bech32), or InvalidAddress.
+
+    Accepts P2PKH and P2SH (base58check) and witness v0 (P2WPKH, P2WSH, bech32) and v1+ (P2TR,
+    bech32m) addresses of the given network, with their checksums checked.
+    """
+    chain = f"Bitcoin {network}" if network != "mainnet" else "Bitcoin"
+    if network not in _HRP:
+        raise ValueError(f"unknown Bitcoin network {network!r} (one of {', '.join(_HRP)})")
+    text = value.strip()
+    if not text or not text.isascii():
+        raise InvalidAddress(chain, value, "empty or not plain ASCII")
+    hrp = _HRP[network]
+    if text.lower().startswith(hrp + "1"):
+        if text != text.lower() and text != text.upper():
+            raise InvalidAddress(chain, value, "bech32 must not mix upper and lower case")
+        try:
+            version, program = SegwitBech32Decoder.Decode(hrp, text.lower())
+        except Exception as exc:  # noqa: BLE001 - bip_utils raises several unrelated types
+            raise InvalidAddress(chain, value, f"bad bech32/bech32m: {exc}") from None
+        if version == 0 and len(program) not in (20, 32):
+            raise InvalidAddress(chain, value, "witness v0 program must be 20 or 32 bytes")
+        if version == 1 and len(program) != 32:
+            raise InvalidAddress(chain, value, "taproot program must be 32 bytes")
+        return text.lower()
+    try:
+        payload = Base58Decoder.CheckDecode(text)
+    except Exception as exc:  # noqa: BLE001
+        expected = f"base58check P2PKH/P2SH or bech32 starting {hrp}1"
+        raise InvalidAddress(chain, value, f"{expected}; {exc}") from None
+    if len(payload) != 21 or payload[0] not in _BASE58_VERSIONS[network]:
+        raise InvalidAddress(chain, value, f"base58check version byte {payload[0]:#04x} is not {network} P2PKH/P2SH")
+    return text
+
+
+def evm_address(value: str) -> str:
+    """The EIP-55 form of an EVM address, or InvalidAddress.
+
+    0x + 40 hex digits; a mixed-case address must carry a valid EIP-55 checksum (all-lower and
+    all-upper carry none and are accepted).
+    """
+    text = value.strip()
+    if not text.isascii() or not is_hex_address(text) or not text.startswith("0x"):
+        raise InvalidAddress("Ethereum", value, "0x + 40 hex digits")
+    body = text[2:]
+    if body != body.lower() and body != body.upper() and not is_checksum_address(text):
+        raise InvalidAddress("Ethereum", value, f"mixed case fails the EIP-55 checksum; did you mean {to_checksum_address(text)}?")
+    return to_checksum_address(text)
+
+
+def canonical(kind: ChainKind | str, value: str, *, network: str = "mainnet") -> str:
+    """Validate ``value`` for a chain family and return its canonical form."""
+    if ChainKind(kind) is ChainKind.BITCOIN:
+        return bitcoin_address(value, network)
+    return evm_address(value)

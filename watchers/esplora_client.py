@@ -61,8 +61,11 @@ class _Source:
 
     def __init__(self, url: str, requests_per_second: float) -> None:
         self.url = url.rstrip("/")
-        # One request per 1/rate seconds, no burst beyond one second's worth (at least 1).
-        self.limiter = AsyncLimiter(max(1.0, requests_per_second), 1.0)
+        # At most one second's worth of requests in a burst; below 1/s, one request per 1/rate seconds.
+        if requests_per_second >= 1:
+            self.limiter = AsyncLimiter(requests_per_second, 1.0)
+        else:
+            self.limiter = AsyncLimiter(1, 1.0 / requests_per_second)
         self.cooling_until = 0.0
 
     @property

@@ -19,6 +19,7 @@ import hashlib
 import json
 import random
 from collections import Counter, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -108,11 +109,12 @@ class Block:
 
 @dataclass
 class _Fault:
-    kind: str  # "status", "truncate", "stall"
+    kind: str  # "status", "truncate", "stall", "hook"
     path: str  # only requests whose path starts with this
     status: int = 500
     retry_after: str | None = None
     seconds: float = 0.0
+    hook: Callable[[], None] | None = None
 
 
 @dataclass
@@ -208,6 +210,10 @@ class EsploraFake:
         """The next answers under ``path`` wait this long before saying anything."""
         self._faults.extend(_Fault("stall", path, seconds=seconds) for _ in range(times))
 
+    def before_next(self, path: str, hook: Callable[[], None]) -> None:
+        """Run ``hook`` (e.g. a reorg) just before answering the next request under ``path``."""
+        self._faults.append(_Fault("hook", path, hook=hook))
+
     def total_requests(self) -> int:
         return sum(self.requests.values())
 
@@ -280,6 +286,8 @@ class EsploraFake:
                 return web.Response(status=fault.status, text=text, headers=headers)
             if fault.kind == "stall":
                 await asyncio.sleep(fault.seconds)
+            if fault.kind == "hook" and fault.hook is not None:
+                fault.hook()
         response = await handler(request)
         if fault is not None and fault.kind == "truncate" and isinstance(response, web.Response) and response.body:
             body = bytes(response.body)  # type: ignore[arg-type]

@@ -180,3 +180,19 @@ class TestWhatCountsAsADonation:
         await watcher.poll()
         [t] = await transfers(db, wid)
         assert t.amount == 31_337 and await senders(db, t.id) == {listed}  # type: ignore[arg-type]
+
+
+class TestMempoolCap:
+    async def test_more_than_fifty_unconfirmed_keeps_what_it_cannot_see(self, db: Database, fake: EsploraFake, watcher: BitcoinWatcher) -> None:
+        """With 55 donations waiting, the 50 oldest listed are stored, none is orphaned, and all 55 once mined."""
+        wid = await watch(db, WALLET)
+        for i in range(55):
+            fake.add_tx(_donation(amount=100 + i))
+        report = await watcher.poll()
+        assert report.ok and report.new == 50 and report.orphaned == 0
+        assert sorted(t.amount for t in await transfers(db, wid)) == [100 + i for i in range(50)]
+        fake.mine()
+        report = await watcher.poll()
+        assert report.ok and report.orphaned == 0
+        stored = await transfers(db, wid)
+        assert len(stored) == 55 and all(t.block_height is not None for t in stored)

@@ -5,8 +5,8 @@ transaction counts are what the wallet's cursor remembers (and no stored donatio
 mempool), that one request is the whole poll for it. Otherwise the mempool list is read, then the
 confirmed history newest first, page by page, only until a transaction already seen; the
 address's transfers and its cursor are committed in one transaction. One failing address never
-stops the others. Then transfers in recent blocks are re-checked against the best chain
-(``watchers.bitcoin_reorg``) and pending ones deep enough are confirmed.
+stops the others. Before the addresses, transfers in recent blocks are re-checked against the
+best chain (``watchers.bitcoin_reorg``); after them, pending ones deep enough are confirmed.
 """
 
 from __future__ import annotations
@@ -92,6 +92,15 @@ class BitcoinWatcher:
         report = PollReport(chain=self.chain)
         before = self.client.requests
         self._tip = None
+        # Blocks first: a transfer moved or orphaned by a reorg marks its wallet for a re-read,
+        # which the address pass below then does in this same poll.
+        checked = False
+        try:
+            _count(report, await recheck_recent_blocks(self))
+            checked = True
+        except WatcherError as exc:
+            log.warning("bitcoin block re-check failed chain=%s error=%s", self.chain, exc)
+            report.errors.append(f"re-check of recent blocks: {exc}")
         wallets, cursors, waiting = await self._load()
         gate = asyncio.Semaphore(max(1, self.config.concurrency))
 
@@ -108,14 +117,10 @@ class BitcoinWatcher:
                     report.errors.append(f"{wallet.address}: {type(exc).__name__}: {exc}")
 
         await asyncio.gather(*(one(w) for w in wallets))
-        try:
-            _count(report, await recheck_recent_blocks(self))
-            if self._tip is not None:
-                async with self.db.session() as s:
-                    _count(report, await confirm_up_to(s, self.chain, self._tip - self.config.confirmations + 1))
-        except WatcherError as exc:
-            log.warning("bitcoin block re-check failed chain=%s error=%s", self.chain, exc)
-            report.errors.append(f"re-check of recent blocks: {exc}")
+        if checked and self._tip is not None:
+            # Every pending transfer's block was checked this poll (or just read), so depth is safe to apply.
+            async with self.db.session() as s:
+                _count(report, await confirm_up_to(s, self.chain, self._tip - self.config.confirmations + 1))
         report.requests = self.client.requests - before
         report.height = self._tip
         return report

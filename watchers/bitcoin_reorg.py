@@ -4,7 +4,9 @@ Each poll, every non-orphaned transfer that is still pending in a block, or whos
 the last ``reorg_window`` blocks of the tip, has its block compared with the best chain's block at
 that height (``/block-height/:h``, one request per distinct height). A transfer whose block is no
 longer there is re-checked with ``/tx/:txid/status``: in another block it takes that block; back
-in the mempool it is pending without a block; unknown to the source it is orphaned.
+in the mempool it is pending without a block; unknown to the source it is orphaned. The wallets
+of such transfers have their history read again next poll, since the new blocks may pay them
+otherwise without changing their transaction counts.
 """
 
 from __future__ import annotations
@@ -12,9 +14,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
 
-from ledger.models import Transfer, TransferStatus
+from ledger.models import Transfer, TransferStatus, WalletCursor
 from ledger.writes import TransferIn, WriteResult, record_transfers, set_status
 from watchers.esplora_mapping import block_time, status_at
 
@@ -63,11 +65,15 @@ async def recheck_recent_blocks(watcher: BitcoinWatcher) -> WriteResult:
             orphans.append(row.id)
     result = WriteResult()
     if items or orphans:
+        touched = {r.wallet_id for r in rows if r.id in orphans or any(i.txid == r.txid for i in items)}
         async with watcher.db.session() as s:
             result = await record_transfers(s, items)
             if orphans:
                 orphaned = await set_status(s, orphans, TransferStatus.ORPHANED)
                 result.orphaned += orphaned.orphaned
+            # The replacing blocks may hold other payments to these wallets at unchanged counts:
+            # make their next poll read the history again (down to the newest transaction still there).
+            await s.execute(update(WalletCursor).where(WalletCursor.wallet_id.in_(touched)).values(chain_tx_count=-1))
     return result
 
 

@@ -124,3 +124,20 @@ class TestReorg:
         fake.requests.clear()
         await watcher.poll()
         assert fake.requests["/blocks/tip/height"] == 0 and fake.requests["/block-height/{height}"] == 0
+
+
+class TestReorgSwap:
+    async def test_reorg_swapping_a_donation_for_another_at_equal_counts_finds_the_new_one(self, db: Database, fake: EsploraFake, watcher: BitcoinWatcher) -> None:
+        """A reorg replacing one donation by a double-spend paying the wallet too (counts unchanged) orphans one and stores the other."""
+        wid = await watch(db, WALLET)
+        first = fake.add_tx(_donation(40_000))
+        fake.mine()
+        await watcher.poll()
+        fake.reorg(1)
+        fake.drop(first)
+        second = fake.add_tx(_donation(41_000))
+        fake.mine()
+        fake.mine([])
+        report = await watcher.poll()  # the re-check orphans the first and has the wallet's history read again
+        assert report.ok and (report.orphaned, report.new) == (1, 1)
+        assert {(t.txid, t.status) for t in await transfers(db, wid)} == {(first, "orphaned"), (second, "pending")}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ledger.database import Database
+from ledger.models import WalletCursor
 from tests.fakes.esplora import EsploraFake, fake_address, make_tx
 from tests.watchers.bitcoin.conftest import transfers, watch
 from watchers.bitcoin import BitcoinWatcher
@@ -69,6 +70,8 @@ class TestBadBodies:
         report = await watcher.poll()
         assert len(report.errors) == 1 and "malformed" in report.errors[0]
         assert await transfers(db, wid) == [] and len(await transfers(db, other)) == 1
+        async with db.session() as s:
+            assert await s.get(WalletCursor, wid) is None  # progress moves only with its transfers
         report = await watcher.poll()
         assert report.ok and len(await transfers(db, wid)) == 3
 

@@ -45,9 +45,10 @@ async def apply_deltas(session: AsyncSession, delta: TotalsDelta) -> None:
                 "amount": _num(WalletTotal.__table__.c.amount) + _num(stmt.excluded.amount),
             },
         )
+        # Sorted by key: concurrent writers then lock rows in one order and cannot deadlock.
         rows = [
             {"wallet_id": w, "asset": a, "status": s, "decimals": d, "count": c, "amount": m}
-            for (w, a, s), (d, c, m) in changes.items()
+            for (w, a, s), (d, c, m) in sorted(changes.items())
         ]
         await (await session.connection()).execute(stmt, rows)
         return

@@ -33,18 +33,32 @@ class BigUInt(TypeDecorator[int]):
     def process_bind_param(self, value: int | None, dialect: Dialect) -> Any:
         if value is None:
             return None
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise TypeError(f"amount must be an int in base units, got {type(value).__name__}")
-        if not 0 <= value <= UINT256_MAX:
-            raise ValueError(f"amount {value} is outside 0 .. 2**256-1")
-        if dialect.name == "postgresql":
-            return Decimal(value)
-        return f"{value:0{UINT256_DIGITS}d}"
+        return uint256_param(value, dialect.name)
 
     def process_result_value(self, value: Any, dialect: Dialect) -> int | None:
         if value is None:
             return None
         return int(value)
+
+
+def uint256_param(value: int, dialect_name: str) -> Any:
+    """The driver value of an amount: NUMERIC on PostgreSQL, 78 zero-padded digits on SQLite."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"amount must be an int in base units, got {type(value).__name__}")
+    if not 0 <= value <= UINT256_MAX:
+        raise ValueError(f"amount {value} is outside 0 .. 2**256-1")
+    if dialect_name == "postgresql":
+        return Decimal(value)
+    return f"{value:0{UINT256_DIGITS}d}"
+
+
+def time_param(value: datetime | None, dialect_name: str) -> Any:
+    """The driver value of a tz-aware time: itself on PostgreSQL, UTC text on SQLite."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        raise ValueError(f"naive datetime {value!r}: pass a tz-aware UTC time")
+    return sqlite_text(value) if dialect_name == "sqlite" else value
 
 
 class UTCDateTime(TypeDecorator[datetime]):

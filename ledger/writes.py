@@ -13,13 +13,11 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, tuple_, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ledger.models import Event, EventKind, Transfer, TransferSender, TransferStatus
 from ledger.totals import TotalsDelta, apply_deltas
-from ledger.types import sqlite_text, utcnow
+from ledger.types import sqlite_text, time_param, uint256_param, utcnow
 
 # Rows per INSERT statement: well under SQLite's 32,766 bound parameters at 16 columns.
 BATCH = 1_000
@@ -66,29 +64,43 @@ class WriteResult:
         return bool(self.inserted or self.confirmed or self.orphaned or self.reincluded or self.moved)
 
 
-def _insert(session: AsyncSession) -> Any:
-    name = session.get_bind().dialect.name
-    return pg_insert if name == "postgresql" else sqlite_insert
+TRANSFER_COLUMNS = (
+    "chain", "txid", "position", "wallet_id", "asset", "token", "decimals", "amount", "block_height",
+    "block_hash", "block_time", "status", "first_seen", "confirmed_at", "orphaned_at",
+)
 
 
-def _row(item: TransferIn, now: datetime) -> dict[str, Any]:
-    return {
-        "chain": item.chain,
-        "txid": item.txid,
-        "position": item.position,
-        "wallet_id": item.wallet_id,
-        "asset": item.asset,
-        "token": item.token,
-        "decimals": item.decimals,
-        "amount": item.amount,
-        "block_height": item.block_height,
-        "block_hash": item.block_hash,
-        "block_time": item.block_time,
-        "status": str(item.status),
-        "first_seen": now,
-        "confirmed_at": now if item.status == TransferStatus.CONFIRMED else None,
-        "orphaned_at": now if item.status == TransferStatus.ORPHANED else None,
-    }
+def _row(item: TransferIn, now: datetime, dialect: str) -> tuple[Any, ...]:
+    """A transfer as driver values, in TRANSFER_COLUMNS order."""
+    at = time_param(now, dialect)
+    return (
+        item.chain, item.txid, item.position, item.wallet_id, item.asset, item.token, item.decimals,
+        uint256_param(item.amount, dialect), item.block_height, item.block_hash,
+        time_param(item.block_time, dialect), str(item.status), at,
+        at if item.status == TransferStatus.CONFIRMED else None,
+        at if item.status == TransferStatus.ORPHANED else None,
+    )
+
+
+async def _insert_new_transfers(session: AsyncSession, rows: list[tuple[Any, ...]]) -> list[Any]:
+    """One multi-row INSERT ... ON CONFLICT DO NOTHING RETURNING the inserted rows' keys.
+
+    Written for the driver directly: at bulk volumes SQLAlchemy's per-value processing costs
+    more than the insert itself. Values come from _row, already converted by ledger.types.
+    """
+    conn = await session.connection()
+    width = len(TRANSFER_COLUMNS)
+    if conn.dialect.name == "postgresql":
+        groups = ", ".join("(" + ", ".join(f"${r * width + c + 1}" for c in range(width)) + ")" for r in range(len(rows)))
+    else:
+        one = "(" + ", ".join("?" * width) + ")"
+        groups = ", ".join([one] * len(rows))
+    sql = (
+        f"INSERT INTO transfer ({', '.join(TRANSFER_COLUMNS)}) VALUES {groups} "
+        "ON CONFLICT (chain, txid, position) DO NOTHING RETURNING id, chain, txid, position"
+    )
+    flat = tuple(value for row in rows for value in row)
+    return (await conn.exec_driver_sql(sql, flat)).all()
 
 
 def _dedupe(items: Iterable[TransferIn]) -> list[TransferIn]:
@@ -111,19 +123,12 @@ async def record_transfers(
     result = WriteResult()
     deltas = TotalsDelta()
     events: list[dict[str, Any]] = []
-    insert = _insert(session)
+    dialect = session.get_bind().dialect.name
     unique = _dedupe(items)
     for start in range(0, len(unique), BATCH):
         chunk = unique[start : start + BATCH]
         by_key = {item.key: item for item in chunk}
-        table = Transfer.__table__
-        stmt = (
-            insert(table)
-            .on_conflict_do_nothing(index_elements=["chain", "txid", "position"])
-            .returning(table.c.id, table.c.chain, table.c.txid, table.c.position)
-        )
-        conn = await session.connection()
-        rows = (await conn.execute(stmt, [_row(item, now) for item in chunk])).all()
+        rows = await _insert_new_transfers(session, [_row(item, now, dialect) for item in chunk])
         senders: list[tuple[int, str]] = []
         for tid, chain, txid, position in rows:
             item = by_key.pop((chain, txid, position))

@@ -129,7 +129,7 @@ def _parse(input: str | _HashingReader, digest: str | None, size: int | None, so
         raise ScreeningListError(source, "no DateOfIssue: this is not OFAC's SDN_ADVANCED.XML")
     if not state.reference_seen or not state.assets:
         raise ScreeningListError(
-            source, f'no FeatureType "{FEATURE_PREFIX}<ASSET>" in ReferenceValueSets: this is not OFAC's SDN_ADVANCED.XML'
+            source, f'no FeatureType "{FEATURE_PREFIX}<ASSET>" in ReferenceValueSets: this is not OFAC\'s SDN_ADVANCED.XML'
         )
     entries, skipped = _entries(state)
     return ParsedList(

@@ -81,7 +81,7 @@ async def _get(
             new_etag = resp.headers.get("ETag")
             new_modified = resp.headers.get("Last-Modified")
             if resp.status == 304:
-                return Fetched(304, None, etag, last_modified)
+                return Fetched(304, None, new_etag, new_modified)
             if resp.status != 200:
                 body = (await resp.content.read(300)).decode("utf-8", "replace").strip()
                 raise ScreeningListError(source, f"{url}: HTTP {resp.status} {resp.reason or ''}".strip() + (f": {body}" if body else ""))

@@ -53,6 +53,7 @@ async def install(
     etag: str | None = None,
     last_modified: str | None = None,
     allow_empty: bool = False,
+    checked: bool = True,
 ) -> InstallReport:
     """Make ``parsed`` the current version of its source, unless it is the version already in force.
 
@@ -64,9 +65,10 @@ async def install(
         check_usable(parsed)
     state = await source_state(session, parsed.source, lock=True)
     current = (await current_versions(session)).get(parsed.source)
-    state.checked_at = now
-    state.failed_at = None
-    state.last_error = None
+    if checked:
+        state.checked_at = now
+        state.failed_at = None
+        state.last_error = None
     if etag is not None or last_modified is not None:
         state.etag, state.last_modified = etag, last_modified
     if current is not None and current.sha256 == parsed.sha256:

@@ -75,3 +75,24 @@ class TestScreeningOnIngest:
             index = await screener.refresh(s)
             report = await screen_new_transfers(s, index, batch=1)
         assert report.transfers == 3 and len(report.hits or []) == 3
+
+
+class TestCrashSafety:
+    async def test_a_failed_pass_leaves_no_hits_and_no_cursor_move(self, db: Database) -> None:
+        """If the transaction dies after screening, neither hits nor the cursor survive; the next pass finds the hit once."""
+        import pytest
+
+        from screening.ingest import screen_new_transfers
+
+        screener = await _screener(db)
+        await store_transfer(db, (LAZARUS_ETH,), txid="0x" + "ff" * 32)
+        with pytest.raises(RuntimeError):
+            async with db.session() as s:
+                report = await screen_new_transfers(s, await screener.refresh(s))
+                assert len(report.hits or []) == 1
+                raise RuntimeError("crash before commit")
+        async with db.session() as s:
+            assert (await s.execute(select(ScreeningHit))).scalars().all() == []
+            assert (await s.execute(select(ScreeningCursor))).scalars().all() == []
+        assert len((await screener.screen_new()).hits or []) == 1
+        assert (await screener.screen_new()).hits == []

@@ -19,6 +19,8 @@ from screening.index import ListVersionInfo
 from screening.model import ParsedList
 from screening.ofac_xml import SOURCE as OFAC_SOURCE
 from screening.ofac_xml import parse_file as parse_ofac_file
+from screening.opensanctions import SOURCE as OPENSANCTIONS_SOURCE
+from screening.opensanctions import parse_ftm_file
 from screening.own_list import parse_own_list, source_name as own_source_name
 from screening.plain_list import asset_from_name, parse_bytes, parse_text_file
 from screening.store import current_versions, info_of, source_state
@@ -35,6 +37,7 @@ class ListsConfig:
     download_dir: Path
     extra_lists: tuple[str, ...] = ()
     own_list: str | None = None
+    opensanctions_file: str | None = None
     timeout: float = DEFAULT_TIMEOUT
     max_bytes: int = DEFAULT_MAX_BYTES
     user_agent: str = USER_AGENT
@@ -162,6 +165,15 @@ async def update_own(db: Database, path: str) -> UpdateResult:
     return await _guarded(db, source, work)
 
 
+async def update_opensanctions(db: Database, path: str) -> UpdateResult:
+    """Read an OpenSanctions ``entities.ftm.json`` export and put its crypto wallets in force."""
+
+    async def work() -> UpdateResult:
+        return await _put_in_force(db, await asyncio.to_thread(parse_ftm_file, path))
+
+    return await _guarded(db, OPENSANCTIONS_SOURCE, work)
+
+
 async def update_all(db: Database, config: ListsConfig, *, ofac_file: str | Path | None = None) -> list[UpdateResult]:
     """Update every configured source, each on its own; the results say what happened to each."""
     results = [await (update_from_file(db, ofac_file) if ofac_file else update_ofac(db, config))]
@@ -169,4 +181,6 @@ async def update_all(db: Database, config: ListsConfig, *, ofac_file: str | Path
         results.append(await update_plain(db, location, config))
     if config.own_list:
         results.append(await update_own(db, config.own_list))
+    if config.opensanctions_file:
+        results.append(await update_opensanctions(db, config.opensanctions_file))
     return results

@@ -27,6 +27,7 @@ def lists_config(settings: Settings) -> ListsConfig:
         download_dir=Path(settings.data_dir) / "sanctions",
         extra_lists=tuple(sc.extra_lists),
         own_list=sc.own_list,
+        opensanctions_file=sc.opensanctions_file,
         timeout=sc.download_timeout_seconds,
         max_bytes=sc.max_download_mb * 1024 * 1024,
     )

@@ -105,3 +105,29 @@ class TestIndex:
         index = _index(load_bundled())
         for text in ("0x00000000219ab540356cBB839Cbe05303d7705Fa", "", "\u0430\u0430\u0430"):
             assert index.lookup(text) == ()
+
+
+class TestOpenSanctions:
+    def test_wallets_with_holder_programme_and_date(self) -> None:
+        """CryptoWallet entities give addresses with the holder's name, the Sanction's programme and listing date."""
+        from datetime import date
+
+        from screening.opensanctions import parse_ftm_file
+
+        parsed = parse_ftm_file(DATA / "opensanctions_sample.ftm.json")
+        by_key = {e.key: e for e in parsed.entries}
+        lazarus = by_key[LAZARUS_ETH.lower()]
+        assert (lazarus.party, lazarus.programmes, lazarus.listed_on, lazarus.asset) == ("Lazarus Group", ("DPRK3",), date(2019, 9, 13), "ETH")
+        assert by_key[KHORASHADIZADEH_XBT].party == "Ali Khorashadizadeh"
+        assert parsed.published == date(2025, 11, 19)
+        assert len(parsed.entries) == 2 and "U+0430" in parsed.skipped[0]
+
+    def test_damaged_line_is_refused(self, tmp_path: Path) -> None:
+        """A cut-off CryptoWallet line is refused with its line number."""
+        from screening.opensanctions import parse_ftm_file
+
+        data = (DATA / "opensanctions_sample.ftm.json").read_bytes()
+        cut = tmp_path / "cut.ftm.json"
+        cut.write_bytes(data[: data.index(b"ofac-wallet-khorashadizadeh-1") + 80])
+        with pytest.raises(ScreeningListError, match="line 4: not JSON"):
+            parse_ftm_file(cut)

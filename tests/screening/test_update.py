@@ -12,7 +12,7 @@ from ledger.screening_tables import ScreeningListVersion, ScreeningSource
 from screening.screener import Screener
 from screening.update import ListsConfig, update_all, update_ofac
 from tests.fakes.ofac import FakeOfac
-from tests.screening.conftest import EXCERPT_0304, EXCERPT_0321, LAZARUS_ETH, tornado_addresses
+from tests.screening.conftest import DATA, EXCERPT_0304, EXCERPT_0321, LAZARUS_ETH, tornado_addresses
 
 
 def _config(url: str, tmp_path: Path, **kw) -> ListsConfig:  # type: ignore[no-untyped-def]
@@ -131,6 +131,11 @@ class TestAllSources:
         """A missing plain list fails alone; OFAC and the own list are still updated."""
         own = tmp_path / "own.csv"
         own.write_text(f"{LAZARUS_ETH},flagged,ours\n")
-        results = await update_all(db, _config(fake_ofac.url, tmp_path, extra_lists=(str(tmp_path / "missing.txt"),), own_list=str(own)))
-        assert [r.outcome for r in results] == ["installed", "failed", "installed"]
+        config = _config(
+            fake_ofac.url, tmp_path, extra_lists=(str(tmp_path / "missing.txt"),), own_list=str(own),
+            opensanctions_file=str(DATA / "opensanctions_sample.ftm.json"),
+        )
+        results = await update_all(db, config)
+        assert [r.outcome for r in results] == ["installed", "failed", "installed", "installed"]
+        assert {m.list.source for m in await Screener(db).check(LAZARUS_ETH)} == {"ofac-sdn", "own:own.csv", "opensanctions"}
         assert "cannot read" in (results[1].reason or "")

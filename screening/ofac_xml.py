@@ -19,7 +19,6 @@ from __future__ import annotations
 import bz2
 import hashlib
 import logging
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -285,7 +284,3 @@ def _entries(state: _State) -> tuple[list[ListedAddress], list[str]]:
         log.warning("OFAC list entry skipped: %s", reason)
     return out, skipped
 
-
-def iter_addresses(parsed: ParsedList, asset: str) -> Iterator[str]:
-    """The addresses filed under one asset label, as the list spells them."""
-    return (e.address for e in parsed.entries if e.asset == asset)

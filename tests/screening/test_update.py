@@ -12,7 +12,7 @@ from ledger.screening_tables import ScreeningListVersion, ScreeningSource
 from screening.screener import Screener
 from screening.update import ListsConfig, update_all, update_ofac
 from tests.fakes.ofac import FakeOfac
-from tests.screening.conftest import DATA, EXCERPT_0304, EXCERPT_0321, LAZARUS_ETH, tornado_addresses
+from tests.screening.conftest import DATA, EXCERPT_0321, LAZARUS_ETH, tornado_addresses
 
 
 def _config(url: str, tmp_path: Path, **kw) -> ListsConfig:  # type: ignore[no-untyped-def]

@@ -81,6 +81,7 @@ class _State:
     assets: dict[str, str] = field(default_factory=dict)  # FeatureType ID -> asset
     program_type: str | None = None
     lists: dict[str, str] = field(default_factory=dict)
+    name_part_types: dict[str, str] = field(default_factory=dict)  # NamePartType ID -> "First Name"...
     parties: dict[str, _Party] = field(default_factory=dict)  # Profile ID -> party
     entries: dict[str, tuple[tuple[str, ...], date | None]] = field(default_factory=dict)
     reference_seen: bool = False
@@ -197,15 +198,32 @@ def _reference(el: Any, state: _State) -> None:
             state.program_type = st.get("ID")
     for lv in el.iter(f"{ns}List"):
         state.lists[lv.get("ID")] = (lv.text or "").strip()
+    for npt in el.iter(f"{ns}NamePartType"):
+        state.name_part_types[npt.get("ID")] = (npt.text or "").strip()
 
 
-def _identity_name(identity: Any, ns: str) -> str:
+# Name parts in reading order ("Ali Khorashadizadeh"); entity, vessel and other names keep file order.
+_NAME_ORDER = {"First Name": 0, "Middle Name": 1, "Patronymic": 2, "Matronymic": 3, "Last Name": 4, "Maiden Name": 5}
+
+
+def _identity_name(identity: Any, state: _State) -> str:
+    """The identity's primary alias, its name parts in reading order."""
+    ns = state.ns
     aliases = identity.findall(f"{ns}Alias")
     chosen = next((a for a in aliases if a.get("Primary") == "true"), aliases[0] if aliases else None)
-    if chosen is None:
+    # An alias may be written in several scripts, one DocumentedName each; the first is the Latin one.
+    documented = chosen.find(f"{ns}DocumentedName") if chosen is not None else None
+    if documented is None:
         return ""
-    parts = [(v.text or "").strip() for v in chosen.iter(f"{ns}NamePartValue")]
-    return " ".join(p for p in parts if p)
+    group_type = {
+        g.get("ID"): state.name_part_types.get(g.get("NamePartTypeID") or "", "")
+        for g in identity.iter(f"{ns}NamePartGroup")
+    }
+    parts = [
+        (_NAME_ORDER.get(group_type.get(v.get("NamePartGroupID") or "", ""), 6), (v.text or "").strip())
+        for v in documented.iter(f"{ns}NamePartValue")
+    ]
+    return " ".join(text for _, text in sorted(parts, key=lambda p: p[0]) if text)
 
 
 def _party(el: Any, state: _State) -> None:
@@ -219,7 +237,7 @@ def _party(el: Any, state: _State) -> None:
             if asset is None:
                 continue
             if names is None:
-                names = {i.get("ID"): _identity_name(i, ns) for i in profile.iterfind(f"{ns}Identity")}
+                names = {i.get("ID"): _identity_name(i, state) for i in profile.iterfind(f"{ns}Identity")}
             ref = feat.find(f"{ns}IdentityReference")
             name = names.get(ref.get("IdentityID"), "") if ref is not None else ""
             if not name and names:

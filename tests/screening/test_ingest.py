@@ -29,7 +29,7 @@ class TestScreeningOnIngest:
         report = await screener.screen_new()
         [hit] = report.hits or []
         assert (hit.transfer_id, hit.address, hit.verdict, hit.source) == (tid, KHORASHADIZADEH_XBT, "listed", "ofac-sdn")
-        assert (hit.party, hit.programmes, hit.listed_on) == ("Khorashadizadeh Ali", "CYBER2", date(2018, 11, 28))
+        assert (hit.party, hit.programmes, hit.listed_on) == ("Ali Khorashadizadeh", "CYBER2", date(2018, 11, 28))
 
     async def test_hit_is_an_event_the_bot_can_alert_on(self, db: Database) -> None:
         """Each hit appends a sanctions.hit event naming the address, list version and party."""

@@ -45,7 +45,7 @@ class TestExcerpt:
     def test_party_programme_and_listing_date(self) -> None:
         """An address carries its party's primary name, programme and listing date."""
         [entry] = [e for e in parse_file(EXCERPT_1119).entries if e.address == KHORASHADIZADEH_XBT]
-        assert entry.party == "Khorashadizadeh Ali"
+        assert entry.party == "Ali Khorashadizadeh"
         assert entry.party_ref == "26137"
         assert entry.programmes == ("CYBER2",)
         assert entry.listed_on == date(2018, 11, 28)

@@ -125,7 +125,7 @@ def main(argv: list[str]) -> int:
     speed = base["seconds"] / ours["seconds"]
     memory = ours["peak_mb"] / base["peak_mb"]
     print(f"{'parser':<28} {'wall s':>8} {'peak RSS MB':>12} {'addresses':>10}")
-    print(f"{'ours (lxml iterparse)':<28} {ours['seconds']:>8.2f} {ours['peak_mb']:>12.1f} {total:>10}")
+    print(f"{'ours (streaming)':<28} {ours['seconds']:>8.2f} {ours['peak_mb']:>12.1f} {total:>10}")
     print(f"{'baseline (ET.parse)':<28} {base['seconds']:>8.2f} {base['peak_mb']:>12.1f} {sum(len(v) for v in base['found'].values()):>10}")
     print(f"addresses per asset: {counts}")
     print(f"same addresses as baseline: {'yes' if same else 'NO'}")

@@ -130,3 +130,64 @@ class TestBadFiles:
         parsed = parse_file(odd)
         assert len(parsed.skipped) == 1 and "U+043E" in parsed.skipped[0]
         assert len(parsed.entries) == len(parse_file(EXCERPT_1119).entries) - 1
+
+
+def _tree_read(path: Path):  # type: ignore[no-untyped-def]
+    from screening.ofac_records import ReadState, build_entries
+    from screening.ofac_xml import _HashingReader, _run_tree
+
+    state = ReadState()
+    with open(path, "rb") as raw:
+        _run_tree(_HashingReader(raw), state, "ofac-sdn")
+    return build_entries(state)[0], state.issued
+
+
+def _scan_read(path: Path, chunk: int):  # type: ignore[no-untyped-def]
+    from screening.ofac_records import ReadState, build_entries
+    from screening.ofac_scan import scan
+
+    data = path.read_bytes()
+    state = ReadState()
+    scan((data[i : i + chunk] for i in range(0, len(data), chunk)), state, "ofac-sdn")
+    return build_entries(state)[0], state.issued
+
+
+class TestFastPathAgreesWithFullReader:
+    def test_both_readers_agree_on_every_excerpt(self) -> None:
+        """The byte-cutting fast path and the element-tree reader give the same entries and date."""
+        for path in (EXCERPT_1119, EXCERPT_0304, EXCERPT_0321):
+            assert _scan_read(path, 1 << 20) == _tree_read(path)
+
+    def test_small_chunks_cut_records_anywhere(self) -> None:
+        """Chunks of 997 bytes, which cut tags and records at every place, change nothing."""
+        assert _scan_read(EXCERPT_0304, 997) == _tree_read(EXCERPT_0304)
+
+    def test_shipped_excerpt_takes_the_fast_path(self, caplog: pytest.LogCaptureFixture) -> None:
+        """A file like OFAC's (its only comment holds no markup) never needs the full reader."""
+        caplog.set_level("INFO", logger="screening.ofac_xml")
+        parse_file(EXCERPT_0304)
+        assert "element-tree reader" not in caplog.text
+
+    def test_record_hidden_in_cdata_is_not_read(self, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+        """A fake party inside a CDATA section is text, not a record: the full reader is used and ignores it."""
+        fake = (
+            b'<Comment><![CDATA[<DistinctParty FixedRef="1"><Profile ID="1"><Feature ID="1" FeatureTypeID="344">'
+            b"<FeatureVersion><VersionDetail>1BoatSLRHtKNngkdXEeobR76b53LETtpyT</VersionDetail></FeatureVersion>"
+            b"</Feature></Profile></DistinctParty>]]></Comment>"
+        )
+        data = EXCERPT_1119.read_bytes().replace(b"<Comment />", fake, 1)
+        odd = tmp_path / "cdata.xml"
+        odd.write_bytes(data)
+        caplog.set_level("INFO", logger="screening.ofac_xml")
+        assert parse_file(odd).entries == parse_file(EXCERPT_1119).entries
+        assert "element-tree reader: a CDATA section" in caplog.text
+
+    def test_record_hidden_in_a_comment_is_not_read(self, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+        """A fake party inside an XML comment is ignored (the full reader takes over)."""
+        fake = b'<!-- <DistinctParty FixedRef="1"><Profile ID="1"><Feature ID="1" FeatureTypeID="344"><FeatureVersion><VersionDetail>1BoatSLRHtKNngkdXEeobR76b53LETtpyT</VersionDetail></FeatureVersion></Feature></Profile></DistinctParty> -->'
+        data = EXCERPT_1119.read_bytes().replace(b"<DistinctParties>", b"<DistinctParties>" + fake, 1)
+        odd = tmp_path / "comment.xml"
+        odd.write_bytes(data)
+        caplog.set_level("INFO", logger="screening.ofac_xml")
+        assert parse_file(odd).entries == parse_file(EXCERPT_1119).entries
+        assert "element-tree reader: a comment that contains markup" in caplog.text

@@ -69,15 +69,17 @@ async def install(
         state.checked_at = now
         state.failed_at = None
         state.last_error = None
-    if etag is not None or last_modified is not None:
-        state.etag, state.last_modified = etag, last_modified
     if current is not None and current.sha256 == parsed.sha256:
+        if etag is not None or last_modified is not None:
+            state.etag, state.last_modified = etag, last_modified
         await session.flush()
         return InstallReport(parsed.source, info_of(current), unchanged=True, skipped=parsed.skipped)
     old_entries = await entries_of(session, current.id) if current is not None and current.id is not None else []
     changes: ListDiff = diff(old_entries, parsed.entries)
     version: ScreeningListVersion = await store_version(session, parsed, now)
     state.current_version_id = version.id
+    # HTTP validators describe the version in force: a version from a file has none.
+    state.etag, state.last_modified = etag, last_modified
     await session.flush()
     info = info_of(version)
     index = await load_index(session)

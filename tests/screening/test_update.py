@@ -139,3 +139,17 @@ class TestAllSources:
         assert [r.outcome for r in results] == ["installed", "failed", "installed", "installed"]
         assert {m.list.source for m in await Screener(db).check(LAZARUS_ETH)} == {"ofac-sdn", "own:own.csv", "opensanctions"}
         assert "cannot read" in (results[1].reason or "")
+
+
+class TestFileThenDownload:
+    async def test_a_file_version_forgets_the_download_validators(self, db: Database, fake_ofac: FakeOfac, tmp_path: Path) -> None:
+        """After `update --file`, the next download is a full GET, not a 304 against an older version."""
+        from screening.update import update_from_file
+
+        from tests.screening.conftest import EXCERPT_1119
+
+        await update_ofac(db, _config(fake_ofac.url, tmp_path))
+        assert (await update_from_file(db, EXCERPT_1119)).outcome == "installed"
+        result = await update_ofac(db, _config(fake_ofac.url, tmp_path))
+        assert "If-None-Match" not in fake_ofac.requests[-1]
+        assert result.outcome == "installed" and result.in_force is not None and result.in_force.published == date(2025, 3, 4)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Optional
 
-from sqlalchemy import Column, Date, ForeignKey, Index, Integer, Text
+from sqlalchemy import Column, Date, ForeignKey, Index, Integer, Text, text
 from sqlmodel import Field, SQLModel
 
 from ledger.types import UTCDateTime, utcnow
@@ -70,7 +70,20 @@ class ScreeningHit(SQLModel, table=True):
     """A sender of a stored transfer found on a list; kept as history when the address is delisted."""
 
     __tablename__ = "screening_hit"
-    __table_args__ = (Index("ix_screening_hit_source_key", "source", "key"),)
+    __table_args__ = (
+        Index("ix_screening_hit_source_key", "source", "key"),
+        # One active (not delisted) hit per transfer, address, list and party.
+        Index(
+            "uq_screening_hit_active",
+            "transfer_id",
+            "key",
+            "source",
+            "party_ref",
+            unique=True,
+            sqlite_where=text("delisted_at IS NULL"),
+            postgresql_where=text("delisted_at IS NULL"),
+        ),
+    )
 
     id: Optional[int] = Field(default=None, primary_key=True)
     transfer_id: int = Field(

@@ -8,6 +8,8 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ledger.models import EventKind
@@ -52,6 +54,7 @@ async def store_hits(session: AsyncSession, candidates: Sequence[Candidate], *, 
     """
     if not candidates:
         return []
+    insert_ = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     transfer_ids = sorted({c.transfer_id for c in candidates})
     active: set[tuple[int, str, str, str]] = set()
     for start in range(0, len(transfer_ids), 1000):
@@ -82,8 +85,19 @@ async def store_hits(session: AsyncSession, candidates: Sequence[Candidate], *, 
             cause=cause,
             found_at=now,
         )
-        session.add(hit)
-        await session.flush()
+        # The partial unique index on active hits settles a race with another instance: nothing is stored twice.
+        values = hit.model_dump(exclude={"id", "delisted_at", "delisted_version_id"})
+        stmt = (
+            insert_(ScreeningHit)
+            .values(**values)
+            .on_conflict_do_nothing(
+                index_elements=["transfer_id", "key", "source", "party_ref"], index_where=ScreeningHit.delisted_at.is_(None)
+            )
+            .returning(ScreeningHit.id)
+        )
+        hit.id = (await session.execute(stmt)).scalar_one_or_none()
+        if hit.id is None:
+            continue
         await record_event(session, EventKind.SANCTIONS_HIT, chain=c.chain, transfer_id=c.transfer_id, **_detail(hit, info))
         stored.append(hit)
     return stored

@@ -96,3 +96,23 @@ class TestCrashSafety:
             assert (await s.execute(select(ScreeningCursor))).scalars().all() == []
         assert len((await screener.screen_new()).hits or []) == 1
         assert (await screener.screen_new()).hits == []
+
+
+class TestOneActiveHit:
+    async def test_database_refuses_a_second_active_hit(self, db: Database) -> None:
+        """The partial unique index allows one active hit per transfer, address, list and party; a delisted one does not count."""
+        import pytest
+        from sqlalchemy.exc import IntegrityError
+
+        screener = await _screener(db)
+        await store_transfer(db, (LAZARUS_ETH,), txid="0x" + "ab" * 32)
+        [hit] = (await screener.screen_new()).hits or []
+        copy = {k: v for k, v in hit.model_dump().items() if k != "id"}
+        with pytest.raises(IntegrityError):
+            async with db.session() as s:
+                s.add(ScreeningHit(**copy))
+        async with db.session() as s:
+            stored = (await s.execute(select(ScreeningHit))).scalar_one()
+            stored.delisted_at = stored.found_at
+        async with db.session() as s:
+            s.add(ScreeningHit(**copy))

@@ -93,6 +93,14 @@ def upgrade() -> None:
     )
     op.create_index("ix_screening_hit_transfer_id", "screening_hit", ["transfer_id"])
     op.create_index("ix_screening_hit_source_key", "screening_hit", ["source", "key"])
+    op.create_index(
+        "uq_screening_hit_active",
+        "screening_hit",
+        ["transfer_id", "key", "source", "party_ref"],
+        unique=True,
+        sqlite_where=sa.text("delisted_at IS NULL"),
+        postgresql_where=sa.text("delisted_at IS NULL"),
+    )
     op.create_table(
         "screening_cursor",
         sa.Column("name", _str(32), nullable=False),
@@ -104,6 +112,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("screening_cursor")
+    op.drop_index("uq_screening_hit_active", table_name="screening_hit")
     op.drop_index("ix_screening_hit_source_key", table_name="screening_hit")
     op.drop_index("ix_screening_hit_transfer_id", table_name="screening_hit")
     op.drop_table("screening_hit")

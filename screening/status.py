@@ -5,7 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from ledger.screening_tables import ScreeningHit
 
 from screening.index import ListVersionInfo
 from screening.store import current_versions, info_of, sources
@@ -20,6 +23,8 @@ class SourceStatus:
     checked_at: datetime | None
     failed_at: datetime | None
     last_error: str | None
+    active_hits: int = 0
+    delisted_hits: int = 0
 
     def age_days(self, now: datetime) -> int | None:
         """Days since the version in force was published (None when its date is unknown)."""
@@ -31,6 +36,14 @@ class SourceStatus:
 async def list_status(session: AsyncSession) -> list[SourceStatus]:
     """Every source's status, sorted by name."""
     versions = await current_versions(session)
+    counts: dict[tuple[str, bool], int] = {}
+    rows = await session.execute(
+        select(ScreeningHit.source, ScreeningHit.delisted_at.is_(None), func.count()).group_by(
+            ScreeningHit.source, ScreeningHit.delisted_at.is_(None)
+        )
+    )
+    for source, active, n in rows.all():
+        counts[(source, bool(active))] = int(n)
     out = []
     for state in await sources(session):
         version = versions.get(state.source)
@@ -41,6 +54,8 @@ async def list_status(session: AsyncSession) -> list[SourceStatus]:
                 checked_at=state.checked_at,
                 failed_at=state.failed_at,
                 last_error=state.last_error,
+                active_hits=counts.get((state.source, True), 0),
+                delisted_hits=counts.get((state.source, False), 0),
             )
         )
     return out

@@ -85,6 +85,7 @@ def _status_line(st: SourceStatus) -> list[str]:
         age = st.age_days(now)
         lines.append(f"  in force: {v.origin}, published {_when(v)}" + (f" ({age} days ago)" if age is not None else ""))
         lines.append(f"  addresses: {v.count}, sha256 {v.sha256}, loaded {v.loaded_at:%Y-%m-%d %H:%M} UTC" if v.loaded_at else f"  addresses: {v.count}")
+    lines.append(f"  hits: {st.active_hits} active, {st.delisted_hits} delisted")
     if st.checked_at:
         lines.append(f"  last successful check: {st.checked_at:%Y-%m-%d %H:%M} UTC")
     if st.last_error:

@@ -30,6 +30,7 @@ class TestSanctionsCommands:
         """With nothing stored, status says the bundled snapshot of 2025-11-19 is in force."""
         result = _run(config, "status")
         assert result.exit_code == 0 and "in force: bundled snapshot of 2025-11-19" in result.output
+        assert "hits: 0 active, 0 delisted" in result.output
 
     def test_failed_download_says_what_stays_in_force(self, config: Path) -> None:
         """An update with no network exits 1 and names the version kept."""

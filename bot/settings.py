@@ -132,6 +132,9 @@ class ScreeningSettings(_Strict):
     extra_lists: list[str] = []
     own_list: str | None = None
     opensanctions_file: str | None = None
+    # limits of each list download
+    download_timeout_seconds: Annotated[float, Field(gt=0)] = 300.0
+    max_download_mb: Annotated[int, Field(gt=0)] = 400
 
 
 class Settings(BaseSettings):

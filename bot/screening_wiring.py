@@ -4,15 +4,30 @@ after every poll, lists updated on their schedule."""
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from bot.settings import Settings
 from ledger.database import Database
 from screening.screener import Screener
-from screening.update import update_all
+from screening.update import ListsConfig, update_all
 
 log = logging.getLogger(__name__)
+
+
+def lists_config(settings: Settings) -> ListsConfig:
+    """The screening room's view of the settings."""
+    sc = settings.screening
+    return ListsConfig(
+        ofac_url=sc.ofac_url,
+        download_dir=Path(settings.data_dir) / "sanctions",
+        extra_lists=tuple(sc.extra_lists),
+        own_list=sc.own_list,
+        opensanctions_file=sc.opensanctions_file,
+        timeout=sc.download_timeout_seconds,
+        max_bytes=sc.max_download_mb * 1024 * 1024,
+    )
 
 
 async def after_poll_steps(settings: Settings, db: Database) -> list[Callable[[], Awaitable[Any]]]:
@@ -24,8 +39,6 @@ async def after_poll_steps(settings: Settings, db: Database) -> list[Callable[[]
 
 async def periodic_jobs(settings: Settings, db: Database) -> list[tuple[str, Callable[[], Awaitable[Any]], float]]:
     """(name, job, seconds) for the runner: the sanctions list update."""
-    from bot.cli.sanctions_cmds import lists_config
-
     async def update() -> None:
         for result in await update_all(db, lists_config(settings)):
             if result.failed:

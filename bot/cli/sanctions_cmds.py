@@ -16,21 +16,9 @@ from screening.index import ListVersionInfo, Match
 from screening.normalize import validate_query
 from screening.screener import Screener
 from screening.status import SourceStatus, list_status
-from screening.update import ListsConfig, UpdateResult, update_all
+from screening.update import UpdateResult, update_all
 
-
-def lists_config(settings: Settings) -> ListsConfig:
-    """The screening room's view of the settings."""
-    sc = settings.screening
-    return ListsConfig(
-        ofac_url=sc.ofac_url,
-        download_dir=Path(settings.data_dir) / "sanctions",
-        extra_lists=tuple(sc.extra_lists),
-        own_list=sc.own_list,
-        opensanctions_file=sc.opensanctions_file,
-        timeout=sc.download_timeout_seconds,
-        max_bytes=sc.max_download_mb * 1024 * 1024,
-    )
+from bot.screening_wiring import lists_config
 
 
 def _when(info: ListVersionInfo) -> str:

@@ -9,7 +9,6 @@ import click
 
 from bot.app import open_database
 from bot.cli import AppContext, pass_app, run_async
-from bot.settings import Settings
 from ledger.types import utcnow
 from screening.errors import InvalidScreeningAddress
 from screening.index import ListVersionInfo, Match

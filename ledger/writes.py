@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, tuple_, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ledger.models import Event, EventKind, Transfer, TransferSender, TransferStatus
@@ -186,14 +186,19 @@ async def _update_existing(
     deltas: TotalsDelta,
     events: list[dict[str, Any]],
 ) -> None:
-    keys = list(by_key)
-    stored = (
-        await session.execute(
-            select(Transfer).where(tuple_(Transfer.chain, Transfer.txid, Transfer.position).in_(keys))
-        )
-    ).scalars()
+    # chain = ? AND txid IN (...) uses the unique index's prefix on both databases (SQLite scans
+    # the whole index for a row-value IN); the exact key is then matched here.
+    txids_by_chain: dict[str, set[str]] = {}
+    for chain, txid, _ in by_key:
+        txids_by_chain.setdefault(chain, set()).add(txid)
+    stored: list[Transfer] = []
+    for chain, txids in txids_by_chain.items():
+        stmt = select(Transfer).where(Transfer.chain == chain, Transfer.txid.in_(txids))
+        stored.extend((await session.execute(stmt)).scalars())
     for row in stored:
-        item = by_key[(row.chain, row.txid, row.position)]
+        item = by_key.get((row.chain, row.txid, row.position))
+        if item is None:
+            continue
         same_block = (row.block_hash, row.block_height) == (item.block_hash, item.block_height)
         if same_block and row.status == item.status:
             result.unchanged += 1

@@ -167,3 +167,4 @@ class Event(SQLModel, table=True):
     )
     detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+from ledger import ethereum_tables  # noqa: E402,F401

@@ -1,0 +1,130 @@
+"""Native ETH donations found by scanning blocks on a real anvil node."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from eth_utils import to_checksum_address
+
+from ledger.database import Database
+from ledger.models import TransferStatus
+from tests.watchers.ethereum.conftest import WatcherFactory, add_wallet, cursor, senders, stored, totals
+from tests.watchers.ethereum.devchain import ETH, REVERTING_CODE, DevChain, fresh_address
+
+OFAC_ETH = Path(__file__).parents[2] / "data" / "sanctions" / "ofac_sdn_2025-11-19" / "sanctioned_addresses_ETH.txt"
+
+
+class TestNativeTransfers:
+    async def test_native_transfer_is_stored(self, db: Database, dev: DevChain, make_watcher: WatcherFactory) -> None:
+        """A plain ETH payment to a watched address is stored with its amount, sender and block."""
+        wallet = fresh_address(1)
+        wid = await add_wallet(db, wallet, start_height=1)
+        txid = dev.send(dev.accounts[1], wallet, 3 * ETH)
+        block = dev.receipt(txid)
+        report = await make_watcher().poll()
+        assert report.ok and report.new == 1
+        (t,) = await stored(db)
+        assert (t.txid, t.position, t.wallet_id, t.asset, t.decimals, t.amount) == (txid, -1, wid, "ETH", 18, 3 * ETH)
+        assert (t.block_height, t.block_hash) == (int(block["blockNumber"], 16), block["blockHash"])
+        assert await senders(db, t.id) == [dev.accounts[1]]
+
+    async def test_failed_transaction_is_ignored(self, db: Database, dev: DevChain, make_watcher: WatcherFactory) -> None:
+        """A reverted transaction carrying value to a watched address is not a donation."""
+        wallet = fresh_address(2)
+        dev.set_code(wallet, REVERTING_CODE)
+        await add_wallet(db, wallet, start_height=1)
+        txid = dev.send(dev.accounts[1], wallet, ETH, gas=100_000)
+        assert dev.receipt(txid)["status"] == "0x0"
+        report = await make_watcher().poll()
+        assert report.ok and await stored(db) == []
+
+    async def test_transfer_between_two_watched_addresses(self, db: Database, dev: DevChain, make_watcher: WatcherFactory) -> None:
+        """A payment from one watched address to another is stored once, as income of the receiver."""
+        payer, payee = dev.accounts[2], fresh_address(3)
+        await add_wallet(db, payer, start_height=1)
+        payee_id = await add_wallet(db, payee, start_height=1)
+        dev.send(payer, payee, 2 * ETH)
+        await make_watcher().poll()
+        (t,) = await stored(db)
+        assert t.wallet_id == payee_id and await senders(db, t.id) == [payer]
+
+    async def test_sanctioned_sender_is_recorded(self, db: Database, dev: DevChain, make_watcher: WatcherFactory) -> None:
+        """A donation from a real OFAC-listed address keeps that address as its sender."""
+        listed = to_checksum_address(OFAC_ETH.read_text().split()[0])
+        wallet = fresh_address(4)
+        await add_wallet(db, wallet, start_height=1)
+        dev.impersonate(listed)
+        dev.send(listed, wallet, ETH)
+        await make_watcher().poll()
+        (t,) = await stored(db)
+        assert await senders(db, t.id) == [listed]
+
+    async def test_unwatched_and_zero_value_payments_are_ignored(self, db: Database, dev: DevChain, make_watcher: WatcherFactory) -> None:
+        """Payments to other addresses and zero-value calls to a watched one store nothing."""
+        wallet = fresh_address(5)
+        await add_wallet(db, wallet, start_height=1)
+        dev.send(dev.accounts[1], fresh_address(6), ETH)
+        dev.send(dev.accounts[1], wallet, 0)
+        report = await make_watcher().poll()
+        assert report.ok and await stored(db) == []
+
+
+class TestCursorAndConfirmations:
+    async def test_first_poll_starts_at_the_tip(self, db: Database, dev: DevChain, make_watcher: WatcherFactory) -> None:
+        """Without a start height the first poll does not scan history."""
+        wallet = fresh_address(7)
+        await add_wallet(db, wallet)
+        dev.send(dev.accounts[1], wallet, ETH)
+        dev.mine(3)
+        report = await make_watcher().poll()
+        assert report.ok and await stored(db) == []
+        assert (await cursor(db))[0] == dev.height()  # type: ignore[index]
+        dev.send(dev.accounts[1], wallet, ETH)
+        assert (await make_watcher().poll()).new == 1
+
+    async def test_pending_until_confirmations(self, db: Database, dev: DevChain, make_watcher: WatcherFactory) -> None:
+        """A donation is pending until it has the configured confirmations, then confirmed."""
+        wallet = fresh_address(8)
+        wid = await add_wallet(db, wallet, start_height=1)
+        watcher = make_watcher(confirmations=3)
+        dev.send(dev.accounts[1], wallet, ETH)
+        await watcher.poll()
+        assert [t.status for t in await stored(db)] == [TransferStatus.PENDING]
+        assert await totals(db, wid) == {"ETH": (0, ETH)}
+        dev.mine(1)
+        await watcher.poll()
+        assert [t.status for t in await stored(db)] == [TransferStatus.PENDING]
+        dev.mine(1)
+        report = await watcher.poll()
+        assert report.confirmed == 1 and [t.status for t in await stored(db)] == [TransferStatus.CONFIRMED]
+        assert await totals(db, wid) == {"ETH": (ETH, 0)}
+
+    async def test_polling_again_stores_nothing_twice(self, db: Database, dev: DevChain, make_watcher: WatcherFactory) -> None:
+        """A second poll over an unchanged chain adds nothing and keeps the cursor."""
+        wallet = fresh_address(9)
+        await add_wallet(db, wallet, start_height=1)
+        dev.send(dev.accounts[1], wallet, ETH)
+        watcher = make_watcher()
+        await watcher.poll()
+        before = await cursor(db)
+        report = await watcher.poll()
+        assert report.ok and report.new == 0 and len(await stored(db)) == 1 and await cursor(db) == before
+
+    async def test_wrong_chain_id_is_a_clear_error(self, db: Database, dev: DevChain, make_watcher: WatcherFactory) -> None:
+        """A node of another chain is reported with the configured and the real chain id."""
+        await add_wallet(db, fresh_address(10))
+        report = await make_watcher(chain_id=1).poll()
+        assert not report.ok and "chain id 31337" in report.errors[0] and "chain_id is 1" in report.errors[0]
+        assert await cursor(db) is None
+
+    async def test_finalized_tag_confirms_up_to_the_finalized_block(self, db: Database, dev: DevChain, make_watcher: WatcherFactory) -> None:
+        """With confirmations = "finalized" a donation is confirmed once the node's finalized block passes it."""
+        wallet = fresh_address(11)
+        await add_wallet(db, wallet, start_height=1)
+        dev.send(dev.accounts[1], wallet, ETH)
+        watcher = make_watcher(confirmations="finalized")
+        await watcher.poll()
+        assert [t.status for t in await stored(db)] == [TransferStatus.PENDING]
+        dev.mine(100)
+        await watcher.poll()
+        assert [t.status for t in await stored(db)] == [TransferStatus.CONFIRMED]

@@ -1,0 +1,195 @@
+"""The EVM chain source: fetches block ranges, receipts, token logs and traces, and maps them to transfers.
+
+One scan costs one batch of blocks, one getLogs per range (split when the node refuses the
+range), and one batch of receipts for the few transactions that pay a watched address, however
+many addresses are watched: matching is a set lookup.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from watchers import evm_mapping as mapping
+from watchers.block_scan import BlockHeader, Head, Scanned, confirmed_height
+from watchers.errors import MalformedResponse, WatcherError
+from watchers.evm_rpc import RpcClient, RpcError
+from watchers.retry import RetryPolicy
+
+log = logging.getLogger(__name__)
+
+# Confirmations used when "finalized" is asked for but the node has no finalized block tag.
+FINALIZED_FALLBACK = 12
+
+
+@dataclass(frozen=True)
+class EvmChainConfig:
+    """One EVM chain as the watcher needs it (built from the bot's settings, or directly in tests)."""
+
+    name: str
+    chain_id: int
+    rpc_urls: tuple[str, ...]
+    native_symbol: str = "ETH"
+    tokens: tuple[mapping.TokenSpec, ...] = ()
+    confirmations: Literal["finalized"] | int = "finalized"
+    traces: bool = False
+    timeout_seconds: float = 20.0
+    blocks_per_range: int = 50
+    retry: RetryPolicy = RetryPolicy()
+
+
+class ChainMismatch(WatcherError):
+    """The RPC node serves another chain than the one configured."""
+
+    def __init__(self, name: str, expected: int, got: int) -> None:
+        super().__init__(
+            f"chains.{name}.rpc_urls: the node reports chain id {got}, but chains.{name}.chain_id is {expected}; "
+            "point rpc_urls at a node of that chain or fix chain_id"
+        )
+
+
+class EvmSource:
+    """Fetches and maps one EVM chain's blocks for the block-scanning loop."""
+
+    def __init__(self, config: EvmChainConfig, rpc: RpcClient) -> None:
+        self.config = config
+        self.chain = config.name
+        self.rpc = rpc
+        self.tokens = {t.address.lower(): t for t in config.tokens}
+        self._chain_checked = False
+        self._finalized_tag = config.confirmations == "finalized"
+        self._traces = config.traces
+        # The widest getLogs range the node accepted after refusing a wider one.
+        self.log_span: int | None = None
+
+    @property
+    def requests(self) -> int:
+        return self.rpc.stats.http_requests
+
+    def watch_key(self, address: str) -> str:
+        return address.lower()
+
+    async def head(self, cursor_height: int | None) -> Head:
+        """The tip, the confirmed height and the block at the cursor, in one batch."""
+        calls: list[tuple[str, list[Any]]] = [("eth_blockNumber", [])]
+        if not self._chain_checked:
+            calls.append(("eth_chainId", []))
+        if self._finalized_tag:
+            calls.append(("eth_getBlockByNumber", ["finalized", False]))
+        if cursor_height is not None:
+            calls.append(("eth_getBlockByNumber", [hex(cursor_height), False]))
+        results = iter(await self.rpc.batch_results(calls))
+        tip = _quantity(next(results), "eth_blockNumber", self.chain)
+        if not self._chain_checked:
+            got = _quantity(next(results), "eth_chainId", self.chain)
+            if got != self.config.chain_id:
+                raise ChainMismatch(self.chain, self.config.chain_id, got)
+            self._chain_checked = True
+        confirmed: int | None = None
+        if self._finalized_tag:
+            final = next(results)
+            if isinstance(final, RpcError) or final is None:
+                log.warning(
+                    "chain=%s: the node has no finalized block (%s); counting %d confirmations instead",
+                    self.chain, final, FINALIZED_FALLBACK,
+                )
+                self._finalized_tag = False
+            else:
+                confirmed = mapping.header(final, self.chain, int(final.get("number", "0x0"), 16)).height
+        if confirmed is None:
+            depth = self.config.confirmations if isinstance(self.config.confirmations, int) else FINALIZED_FALLBACK
+            confirmed = confirmed_height(tip, depth)
+        at_cursor = None
+        if cursor_height is not None:
+            block = next(results)
+            if isinstance(block, RpcError):
+                raise block
+            at_cursor = mapping.header(block, self.chain, cursor_height) if block is not None else None
+        return Head(tip=tip, confirmed=confirmed, at_cursor=at_cursor)
+
+    async def headers(self, heights: Sequence[int]) -> list[BlockHeader]:
+        """Headers of the given blocks (without transactions)."""
+        blocks = await self.rpc.batch([("eth_getBlockByNumber", [hex(h), False]) for h in heights])
+        return [mapping.header(b, self.chain, h) for b, h in zip(blocks, heights)]
+
+    async def fetch(self, start: int, end: int, watched: Mapping[str, int]) -> tuple[list[Any], list[Any]]:
+        """The raw blocks (with transactions) and token logs of a range: the unavoidable fetch cost."""
+        blocks = await self.rpc.batch([("eth_getBlockByNumber", [hex(h), True]) for h in range(start, end + 1)])
+        logs = await self.logs(start, end, watched) if self.tokens and watched else []
+        return blocks, logs
+
+    async def scan(self, start: int, end: int, watched: Mapping[str, int]) -> Scanned:
+        """Headers of blocks ``start..end`` and every transfer in them into a watched address."""
+        blocks, logs = await self.fetch(start, end, watched)
+        src = self.chain
+        headers = [mapping.header(b, src, h) for b, h in zip(blocks, range(start, end + 1))]
+        by_height = {h.height: h for h in headers}
+        candidates = [(tx, head) for block, head in zip(blocks, headers) for tx in mapping.native_candidates(block, watched, src)]
+        transfers = []
+        if candidates:
+            receipts = await self.rpc.batch([("eth_getTransactionReceipt", [tx.get("hash")]) for tx, _ in candidates])
+            for (tx, head), receipt in zip(candidates, receipts):
+                item = mapping.native_transfer(src, tx, receipt, head, watched, self.config.native_symbol, src)
+                if item is not None:
+                    transfers.append(item)
+        for entry in logs:
+            item = mapping.token_transfer(src, entry, self.tokens, watched, by_height, src)
+            if item is not None:
+                transfers.append(item)
+        if self._traces and watched:
+            transfers.extend(await self._internal(start, end, watched, by_height))
+        return Scanned(headers=headers, transfers=transfers)
+
+    async def logs(self, start: int, end: int, watched: Mapping[str, int]) -> list[Any]:
+        """ERC-20 Transfer logs of allowlisted tokens to watched addresses, splitting ranges the node refuses."""
+        span = self.log_span or (end - start + 1)
+        out: list[Any] = []
+        for lo in range(start, end + 1, span):
+            out.extend(await self._logs(lo, min(end, lo + span - 1), watched))
+        return out
+
+    async def _logs(self, start: int, end: int, watched: Mapping[str, int]) -> list[Any]:
+        flt = {
+            "fromBlock": hex(start),
+            "toBlock": hex(end),
+            "address": sorted(self.tokens),
+            "topics": [mapping.TRANSFER_TOPIC, None, [mapping.topic_for(a) for a in sorted(watched)]],
+        }
+        try:
+            result = await self.rpc.call("eth_getLogs", [flt])
+        except RpcError as exc:
+            if not exc.range_too_large or start == end:
+                raise
+            mid = (start + end) // 2
+            self.log_span = mid - start + 1
+            log.info("chain=%s: getLogs %d..%d refused (%s); splitting", self.chain, start, end, exc.message[:80])
+            return await self._logs(start, mid, watched) + await self._logs(mid + 1, end, watched)
+        if not isinstance(result, list):
+            raise MalformedResponse(self.chain, f"eth_getLogs returned {type(result).__name__}, not a list")
+        return result
+
+    async def _internal(self, start: int, end: int, watched: Mapping[str, int], headers: Mapping[int, BlockHeader]) -> list[Any]:
+        flt = {"fromBlock": hex(start), "toBlock": hex(end), "toAddress": sorted(watched)}
+        try:
+            traces = await self.rpc.call("trace_filter", [flt])
+        except RpcError as exc:
+            if not exc.method_missing:
+                raise
+            log.warning(
+                "chain=%s: the node has no trace_filter (%s); internal transfers are not watched. "
+                "Use a node with the trace API or set traces = false", self.chain, exc.message[:80],
+            )
+            self._traces = False
+            return []
+        return mapping.trace_transfers(self.chain, traces, watched, headers, self.config.native_symbol, self.chain)
+
+
+def _quantity(value: Any, method: str, source: str) -> int:
+    if isinstance(value, RpcError):
+        raise value
+    try:
+        return int(value, 16)
+    except (TypeError, ValueError):
+        raise MalformedResponse(source, f"{method} returned {value!r}, not a hex quantity") from None

@@ -108,3 +108,16 @@ async def cursor(db: Database, chain: str = CHAIN) -> tuple[int, str | None] | N
     async with db.session() as s:
         row = await s.get(ChainCursor, chain)
         return (row.height, row.block_hash) if row else None
+
+
+@pytest.fixture
+async def proxy(dev: DevChain) -> AsyncIterator[Any]:
+    """A fault-injecting JSON-RPC proxy in front of the anvil node."""
+    from tests.fakes.rpc_proxy import RpcProxy
+
+    server = RpcProxy(dev.url)
+    await server.start()
+    try:
+        yield server
+    finally:
+        await server.stop()

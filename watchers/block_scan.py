@@ -54,6 +54,16 @@ class Head:
     at_cursor: BlockHeader | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class BackfillProgress:
+    """Where a backfill stands: its range, the last stored block, and transfers found in the last step."""
+
+    start: int
+    end: int
+    done: int
+    found: int = 0
+
+
 @dataclass
 class Scanned:
     """A fetched block range: its headers in order and the transfers into watched addresses."""
@@ -238,12 +248,12 @@ class BlockScanner:
         return height, block_hash
 
     async def backfill(
-        self, start: int, end: int | None = None, *, progress: Callable[[int, int], None] | None = None
+        self, start: int, end: int | None = None, *, progress: Callable[[BackfillProgress], None] | None = None
     ) -> tuple[int, int]:
         """Scan blocks ``start..end`` (default: the tip at the first run) without moving the live cursor.
 
         Progress is stored with each range, so running it again with the same start continues.
-        ``progress(blocks, transfers)`` is called after each stored range. Returns the range scanned.
+        ``progress`` is called once before the first range and after each stored one. Returns the range.
         """
         watched, _ = await self.watched()
         head = await self.source.head(None)
@@ -257,8 +267,8 @@ class BlockScanner:
             done, last = row.height, min(row.to_height, head.tip)
         if done >= start:
             log.info("backfill chain=%s resuming after block %d", self.chain, done)
-            if progress:
-                progress(done - start + 1, 0)
+        if progress:
+            progress(BackfillProgress(start, last, done))
         while (rng := next_range(last, done, self.batch_blocks)) is not None:
             scanned = await self.source.scan(rng[0], rng[1], watched) if watched else Scanned(headers=[])
             check_linked(scanned.headers, None, self.chain)
@@ -269,5 +279,5 @@ class BlockScanner:
                 row.height, row.updated_at = rng[1], utcnow()
             done = rng[1]
             if progress:
-                progress(rng[1] - rng[0] + 1, len(scanned.transfers))
+                progress(BackfillProgress(start, last, done, len(scanned.transfers)))
         return start, last

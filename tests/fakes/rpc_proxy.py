@@ -26,6 +26,8 @@ class RpcProxy:
         self.stall_seconds = stall_seconds
         self.faults: deque[str] = deque()
         self.always: str | None = None
+        # Added to every request, to make a run slow enough to interrupt.
+        self.delay_seconds = 0.0
         self.logs_max_blocks: int | None = None
         self.missing_methods: set[str] = set()
         self.calls: list[str] = []
@@ -78,6 +80,8 @@ class RpcProxy:
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         self.http_requests += 1
+        if self.delay_seconds:
+            await asyncio.sleep(self.delay_seconds)
         payload = await request.json()
         calls = payload if isinstance(payload, list) else [payload]
         self.calls.extend(str(c.get("method")) for c in calls)

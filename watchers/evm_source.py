@@ -116,8 +116,28 @@ class EvmSource:
 
     async def fetch(self, start: int, end: int, watched: Mapping[str, int]) -> tuple[list[Any], list[Any]]:
         """The raw blocks (with transactions) and token logs of a range: the unavoidable fetch cost."""
-        blocks = await self.rpc.batch([("eth_getBlockByNumber", [hex(h), True]) for h in range(start, end + 1)])
-        logs = await self.logs(start, end, watched) if self.tokens and watched else []
+        calls: list[tuple[str, list[Any]]] = [("eth_getBlockByNumber", [hex(h), True]) for h in range(start, end + 1)]
+        with_logs = bool(self.tokens and watched)
+        one_logs_call = with_logs and self.log_span is None and len(calls) < self.rpc.max_batch
+        if one_logs_call:
+            # The usual case: the range's getLogs rides in the same HTTP request as its blocks.
+            calls.append(("eth_getLogs", [self._log_filter(start, end, watched)]))
+        results = await self.rpc.batch_results(calls)
+        for item in results[: end - start + 1]:
+            if isinstance(item, RpcError):
+                raise item
+        blocks = results[: end - start + 1]
+        if not with_logs:
+            return blocks, []
+        if not one_logs_call:
+            return blocks, await self.logs(start, end, watched)
+        logs = results[-1]
+        if isinstance(logs, RpcError):
+            if not logs.range_too_large:
+                raise logs
+            return blocks, await self.logs(start, end, watched)
+        if not isinstance(logs, list):
+            raise MalformedResponse(self.chain, f"eth_getLogs returned {type(logs).__name__}, not a list")
         return blocks, logs
 
     async def scan(self, start: int, end: int, watched: Mapping[str, int]) -> Scanned:
@@ -150,15 +170,17 @@ class EvmSource:
             out.extend(await self._logs(lo, min(end, lo + span - 1), watched))
         return out
 
-    async def _logs(self, start: int, end: int, watched: Mapping[str, int]) -> list[Any]:
-        flt = {
+    def _log_filter(self, start: int, end: int, watched: Mapping[str, int]) -> dict[str, Any]:
+        return {
             "fromBlock": hex(start),
             "toBlock": hex(end),
             "address": sorted(self.tokens),
             "topics": [mapping.TRANSFER_TOPIC, None, [mapping.topic_for(a) for a in sorted(watched)]],
         }
+
+    async def _logs(self, start: int, end: int, watched: Mapping[str, int]) -> list[Any]:
         try:
-            result = await self.rpc.call("eth_getLogs", [flt])
+            result = await self.rpc.call("eth_getLogs", [self._log_filter(start, end, watched)])
         except RpcError as exc:
             if not exc.range_too_large or start == end:
                 raise

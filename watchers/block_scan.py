@@ -86,7 +86,7 @@ class ChainSource(Protocol):
         """The form of a wallet address the source matches on (lowercase hex for EVM)."""
         ...
 
-    async def head(self, cursor_height: int | None) -> Head: ...
+    async def head(self, cursor_height: int | None, watched: Mapping[str, int] | None = None) -> Head: ...
 
     async def headers(self, heights: Sequence[int]) -> list[BlockHeader]: ...
 
@@ -156,7 +156,7 @@ class BlockScanner:
         async with self.db.session() as s:
             cursor = await s.get(ChainCursor, self.chain)
             stored = (cursor.height, cursor.block_hash) if cursor else None
-        head = await self.source.head(stored[0] if stored else None)
+        head = await self.source.head(stored[0] if stored else None, watched)
         report.height = head.tip
         if stored is None:
             first = start_hint if start_hint is not None else head.tip

@@ -20,6 +20,8 @@ from watchers.retry import RetryPolicy
 
 log = logging.getLogger(__name__)
 
+# Candidate transactions in one block above which its receipts are fetched all at once.
+BLOCK_RECEIPTS_ABOVE = 4
 # Confirmations used when "finalized" is asked for but the node has no finalized block tag.
 FINALIZED_FALLBACK = 12
 
@@ -38,6 +40,16 @@ class EvmChainConfig:
     timeout_seconds: float = 20.0
     blocks_per_range: int = 50
     retry: RetryPolicy = RetryPolicy()
+
+
+@dataclass(frozen=True)
+class _Prefetched:
+    """The block after the cursor and its token logs, fetched along with the head."""
+
+    height: int
+    block: dict[str, Any]
+    logs: list[Any]
+    watched: Mapping[str, int]
 
 
 class ChainMismatch(WatcherError):
@@ -61,6 +73,8 @@ class EvmSource:
         self._chain_checked = False
         self._finalized_tag = config.confirmations == "finalized"
         self._traces = config.traces
+        self._block_receipts = True
+        self._prefetched: _Prefetched | None = None
         # The widest getLogs range the node accepted after refusing a wider one.
         self.log_span: int | None = None
 
@@ -71,8 +85,12 @@ class EvmSource:
     def watch_key(self, address: str) -> str:
         return address.lower()
 
-    async def head(self, cursor_height: int | None) -> Head:
-        """The tip, the confirmed height and the block at the cursor, in one batch."""
+    async def head(self, cursor_height: int | None, watched: Mapping[str, int] | None = None) -> Head:
+        """The tip, the confirmed height and the block at the cursor, in one batch.
+
+        When following the tip, the same request also fetches the block after the cursor (and its
+        token logs): in the steady state of one new block per poll, that is the whole scan.
+        """
         calls: list[tuple[str, list[Any]]] = [("eth_blockNumber", [])]
         if not self._chain_checked:
             calls.append(("eth_chainId", []))
@@ -80,6 +98,13 @@ class EvmSource:
             calls.append(("eth_getBlockByNumber", ["finalized", False]))
         if cursor_height is not None:
             calls.append(("eth_getBlockByNumber", [hex(cursor_height), False]))
+        prefetch = cursor_height is not None and bool(watched)
+        if prefetch:
+            assert cursor_height is not None and watched is not None
+            calls.append(("eth_getBlockByNumber", [hex(cursor_height + 1), True]))
+            if self.tokens:
+                calls.append(("eth_getLogs", [self._log_filter(cursor_height + 1, cursor_height + 1, watched)]))
+        self._prefetched = None
         results = iter(await self.rpc.batch_results(calls))
         tip = _quantity(next(results), "eth_blockNumber", self.chain)
         if not self._chain_checked:
@@ -107,6 +132,12 @@ class EvmSource:
             if isinstance(block, RpcError):
                 raise block
             at_cursor = mapping.header(block, self.chain, cursor_height) if block is not None else None
+        if prefetch:
+            assert cursor_height is not None and watched is not None
+            block = next(results)
+            logs = next(results) if self.tokens else []
+            if isinstance(block, dict) and isinstance(logs, list):
+                self._prefetched = _Prefetched(cursor_height + 1, block, logs, watched)
         return Head(tip=tip, confirmed=confirmed, at_cursor=at_cursor)
 
     async def headers(self, heights: Sequence[int]) -> list[BlockHeader]:
@@ -116,6 +147,9 @@ class EvmSource:
 
     async def fetch(self, start: int, end: int, watched: Mapping[str, int]) -> tuple[list[Any], list[Any]]:
         """The raw blocks (with transactions) and token logs of a range: the unavoidable fetch cost."""
+        pre, self._prefetched = self._prefetched, None
+        if pre is not None and pre.height == start == end and pre.watched is watched:
+            return [pre.block], pre.logs
         calls: list[tuple[str, list[Any]]] = [("eth_getBlockByNumber", [hex(h), True]) for h in range(start, end + 1)]
         with_logs = bool(self.tokens and watched)
         one_logs_call = with_logs and self.log_span is None and len(calls) < self.rpc.max_batch
@@ -149,8 +183,9 @@ class EvmSource:
         candidates = [(tx, head) for block, head in zip(blocks, headers) for tx in mapping.native_candidates(block, watched, src)]
         transfers = []
         if candidates:
-            receipts = await self.rpc.batch([("eth_getTransactionReceipt", [tx.get("hash")]) for tx, _ in candidates])
-            for (tx, head), receipt in zip(candidates, receipts):
+            receipts = await self._receipts(candidates)
+            for tx, head in candidates:
+                receipt = receipts.get(str(tx.get("hash")).lower())
                 item = mapping.native_transfer(src, tx, receipt, head, watched, self.config.native_symbol, src)
                 if item is not None:
                     transfers.append(item)
@@ -161,6 +196,35 @@ class EvmSource:
         if self._traces and watched:
             transfers.extend(await self._internal(start, end, watched, by_height))
         return Scanned(headers=headers, transfers=transfers)
+
+    async def _receipts(self, candidates: Sequence[tuple[dict[str, Any], BlockHeader]]) -> dict[str, Any]:
+        """Receipts of the candidate transactions by hash: a block's all at once when it holds many.
+
+        Per-transaction receipts are lighter for the node (a block's receipts carry every log and
+        bloom); only above BLOCK_RECEIPTS_ABOVE candidates does one eth_getBlockReceipts win.
+        """
+        per_block: dict[str, list[dict[str, Any]]] = {}
+        for tx, head in candidates:
+            per_block.setdefault(head.hash, []).append(tx)
+        calls: list[tuple[str, list[Any]]] = []
+        for block_hash, txs in per_block.items():
+            if len(txs) > BLOCK_RECEIPTS_ABOVE and self._block_receipts:
+                calls.append(("eth_getBlockReceipts", [block_hash]))
+            else:
+                calls.extend(("eth_getTransactionReceipt", [tx.get("hash")]) for tx in txs)
+        results = await self.rpc.batch_results(calls)
+        if any(isinstance(r, RpcError) and r.method == "eth_getBlockReceipts" and r.method_missing for r in results):
+            log.info("chain=%s: no eth_getBlockReceipts on the node; asking per transaction", self.chain)
+            self._block_receipts = False
+            return await self._receipts(candidates)
+        out: dict[str, Any] = {}
+        for (method, _), result in zip(calls, results):
+            if isinstance(result, RpcError):
+                raise result
+            for receipt in result if method == "eth_getBlockReceipts" else [result]:
+                if isinstance(receipt, dict) and isinstance(receipt.get("transactionHash"), str):
+                    out[receipt["transactionHash"].lower()] = receipt
+        return out
 
     async def logs(self, start: int, end: int, watched: Mapping[str, int]) -> list[Any]:
         """ERC-20 Transfer logs of allowlisted tokens to watched addresses, splitting ranges the node refuses."""

@@ -43,6 +43,8 @@ def _field(obj: Any, name: str, what: str, source: str) -> Any:
 
 def _int(obj: Any, name: str, what: str, source: str) -> int:
     value = _field(obj, name, what, source)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value  # trace_* methods give block numbers as plain JSON numbers
     try:
         return int(value, 16)
     except (TypeError, ValueError):
@@ -172,25 +174,40 @@ def token_transfer(
     )
 
 
+def _internal_value_call(trace: Any, watched: Mapping[str, int], source: str) -> bool:
+    """A successful nested call moving value into a watched address (not the transaction's own call)."""
+    action = trace.get("action") or {}
+    if trace.get("type") != "call" or trace.get("error") or not trace.get("traceAddress"):
+        return False  # the top-level call is the transaction's own value, counted from the block
+    if action.get("callType") not in (None, "call"):
+        return False  # delegatecall/staticcall move no value of their own
+    value = action.get("value")
+    return str(action.get("to", "")).lower() in watched and value not in (None, "0x0", "0x", 0)
+
+
+def internal_candidates(traces: Any, watched: Mapping[str, int], source: str) -> list[str]:
+    """Transactions (in order) whose filtered traces show an internal payment to a watched address."""
+    if not isinstance(traces, list):
+        raise MalformedResponse(source, f"trace_filter returned {type(traces).__name__}, not a list")
+    found = [_hash(t, "transactionHash", "trace", source) for t in traces if _internal_value_call(t, watched, source)]
+    return list(dict.fromkeys(found))
+
+
 def trace_transfers(
-    chain: str, traces: Any, watched: Mapping[str, int], headers: Mapping[int, BlockHeader], symbol: str, source: str
+    chain: str, txid: str, tx_traces: Any, watched: Mapping[str, int], headers: Mapping[int, BlockHeader], symbol: str, source: str
 ) -> list[TransferIn]:
-    """Internal value transfers (calls made by contracts) into watched addresses, from trace_filter."""
+    """Internal value transfers into watched addresses in one transaction's full trace list.
+
+    The position is -2 minus the trace's index in the transaction's whole trace list (as
+    trace_transaction gives it), so it does not depend on which addresses were watched.
+    """
+    if not isinstance(tx_traces, list):
+        raise MalformedResponse(source, f"trace_transaction of {txid} returned {type(tx_traces).__name__}, not a list")
     out: list[TransferIn] = []
-    index_in_tx: dict[str, int] = {}
-    for trace in traces or []:
-        txid = _hash(trace, "transactionHash", "trace", source)
-        index = index_in_tx.get(txid, 0)
-        index_in_tx[txid] = index + 1
-        action = trace.get("action") or {}
-        if trace.get("type") != "call" or trace.get("error") or not trace.get("traceAddress"):
-            continue  # top-level calls are the transaction's own value, counted from the block
-        if action.get("callType") not in (None, "call"):
-            continue  # delegatecall/staticcall move no value of their own
-        to = str(action.get("to", "")).lower()
-        value = _int(action, "value", f"trace of {txid}", source)
-        if to not in watched or value == 0:
+    for index, trace in enumerate(tx_traces):
+        if not _internal_value_call(trace, watched, source):
             continue
+        action = trace["action"]
         height = _int(trace, "blockNumber", "trace", source)
         head = headers.get(height)
         if head is None or _hash(trace, "blockHash", "trace", source) != head.hash:
@@ -200,10 +217,10 @@ def trace_transfers(
                 chain=chain,
                 txid=txid,
                 position=-2 - index,
-                wallet_id=watched[to],
+                wallet_id=watched[str(action["to"]).lower()],
                 asset=symbol,
                 decimals=18,
-                amount=value,
+                amount=_int(action, "value", f"trace of {txid}", source),
                 senders=(to_checksum_address(str(action.get("from"))),),
                 block_height=head.height,
                 block_hash=head.hash,

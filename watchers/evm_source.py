@@ -269,7 +269,14 @@ class EvmSource:
             )
             self._traces = False
             return []
-        return mapping.trace_transfers(self.chain, traces, watched, headers, self.config.native_symbol, self.chain)
+        txids = mapping.internal_candidates(traces, watched, self.chain)
+        if not txids:
+            return []
+        full = await self.rpc.batch([("trace_transaction", [txid]) for txid in txids])
+        out = []
+        for txid, tx_traces in zip(txids, full):
+            out.extend(mapping.trace_transfers(self.chain, txid, tx_traces, watched, headers, self.config.native_symbol, self.chain))
+        return out
 
 
 def _quantity(value: Any, method: str, source: str) -> int:

@@ -14,6 +14,7 @@ from tests.fakes.anvil import Anvil
 
 CONTRACTS = Path(__file__).parent / "contracts"
 TOKEN = json.loads((CONTRACTS / "TestToken.json").read_text())
+FORWARDER = json.loads((CONTRACTS / "Forwarder.json").read_text())
 ETH = 10**18
 # Code that reverts whatever it is sent: PUSH1 0, PUSH1 0, REVERT.
 REVERTING_CODE = "0x60006000fd"
@@ -78,6 +79,15 @@ class DevChain:
     def transfer_token(self, token: str, sender: str, to: str, amount: int) -> str:
         data = _call_data("transfer(address,uint256)", ["address", "uint256"], [to, amount])
         return self.send(sender, token, data=data, gas=100_000)
+
+    def deploy_forwarder(self) -> str:
+        """Deploy a contract whose forward(to) passes on the ETH it is sent (an internal transfer)."""
+        txid = self.send(self.accounts[0], None, data=FORWARDER["bytecode"])
+        return to_checksum_address(self.receipt(txid)["contractAddress"])
+
+    def forward(self, forwarder: str, sender: str, to: str, value: int) -> str:
+        data = _call_data("forward(address)", ["address"], [to])
+        return self.send(sender, forwarder, value, data=data, gas=100_000)
 
     def impersonate(self, address: str, balance: int = 10 * ETH) -> None:
         self.rpc("anvil_setBalance", address, hex(balance))

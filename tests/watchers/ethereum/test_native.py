@@ -128,3 +128,39 @@ class TestCursorAndConfirmations:
         dev.mine(100)
         await watcher.poll()
         assert [t.status for t in await stored(db)] == [TransferStatus.CONFIRMED]
+
+
+class TestManyInOneBlock:
+    async def test_many_donations_in_one_block_are_all_stored(self, db: Database, dev: DevChain, make_watcher: WatcherFactory) -> None:
+        """Six payments in one block to watched addresses are all stored (the block's receipts come at once)."""
+        wallets = [fresh_address(100 + i) for i in range(6)]
+        for w in wallets:
+            await add_wallet(db, w, start_height=1)
+        dev.rpc("evm_setAutomine", False)
+        txids = [dev.send(dev.accounts[1 + i % 3], w, ETH + i, wait=False) for i, w in enumerate(wallets)]
+        dev.mine(1)
+        dev.rpc("evm_setAutomine", True)
+        assert len({dev.wait(t)["blockNumber"] for t in txids}) == 1
+        watcher = make_watcher()
+        report = await watcher.poll()
+        assert report.ok and sorted(t.txid for t in await stored(db)) == sorted(txids)
+        assert "eth_getBlockReceipts" not in report.errors
+
+    async def test_node_without_block_receipts_is_asked_per_transaction(
+        self, db: Database, dev: DevChain, proxy: object, make_watcher: WatcherFactory
+    ) -> None:
+        """A node lacking eth_getBlockReceipts still yields every donation, through per-transaction receipts."""
+        from tests.fakes.rpc_proxy import RpcProxy
+
+        assert isinstance(proxy, RpcProxy)
+        proxy.missing_methods.add("eth_getBlockReceipts")
+        wallets = [fresh_address(110 + i) for i in range(6)]
+        for w in wallets:
+            await add_wallet(db, w, start_height=1)
+        dev.rpc("evm_setAutomine", False)
+        txids = [dev.send(dev.accounts[1 + i % 3], w, ETH, wait=False) for i, w in enumerate(wallets)]
+        dev.mine(1)
+        dev.rpc("evm_setAutomine", True)
+        report = await make_watcher(rpc_urls=(proxy.url,)).poll()
+        assert report.ok and sorted(t.txid for t in await stored(db)) == sorted(txids)
+        assert "eth_getBlockReceipts" in proxy.calls and "eth_getTransactionReceipt" in proxy.calls

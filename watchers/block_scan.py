@@ -257,6 +257,8 @@ class BlockScanner:
         """
         watched, _ = await self.watched()
         head = await self.source.head(None)
+        if start > head.tip:
+            raise WatcherError(f"{self.chain}: backfill start block {start} is above the node's tip {head.tip}; pick an earlier block")
         async with self.db.session() as s:
             row = await s.get(BackfillCursor, (self.chain, start))
             if row is None:

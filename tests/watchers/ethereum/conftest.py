@@ -20,7 +20,13 @@ CHAIN = "ethereum"
 ANVIL_CHAIN_ID = 31337
 FAST_RETRY = RetryPolicy(attempts=3, base_seconds=0.01, max_seconds=0.05)
 
-pytestmark = pytest.mark.anvil
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark every test that runs a node with `anvil` (select or skip them with -m)."""
+    for item in items:
+        if "anvil" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.anvil)
 
 
 @pytest.fixture

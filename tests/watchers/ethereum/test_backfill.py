@@ -124,3 +124,15 @@ class TestCrashSafety:
             rows = conn.execute("SELECT txid, position, COUNT(*) FROM transfer GROUP BY txid, position").fetchall()
             assert conn.execute("SELECT height, to_height FROM backfill_cursor").fetchone() == (end, end)
         assert {r[0] for r in rows} == expected and all(r[2] == 1 for r in rows) and len(rows) == 24
+
+
+class TestBackfillInput:
+    async def test_start_above_the_tip_is_a_clear_error(self, db: Database, dev: DevChain, make_watcher: WatcherFactory) -> None:
+        """A backfill asked to start above the tip says so and stores no progress."""
+        import pytest
+
+        from watchers.errors import WatcherError
+
+        await add_wallet(db, fresh_address(63))
+        with pytest.raises(WatcherError, match="start block 500 is above the node's tip 0"):
+            await make_watcher().backfill(500)

@@ -30,6 +30,8 @@ class RpcProxy:
         self.delay_seconds = 0.0
         self.logs_max_blocks: int | None = None
         self.missing_methods: set[str] = set()
+        # Answer the "finalized" block tag with an error, like pre-merge chains and some L2 nodes.
+        self.no_finalized = False
         self.calls: list[str] = []
         self.http_requests = 0
         self.refused_log_ranges: list[tuple[int, int]] = []
@@ -69,6 +71,8 @@ class RpcProxy:
         method = call.get("method", "")
         if method in self.missing_methods:
             return {"jsonrpc": "2.0", "id": call.get("id"), "error": {"code": -32601, "message": f"Method not found: {method}"}}
+        if method == "eth_getBlockByNumber" and self.no_finalized and call["params"][0] in ("finalized", "safe"):
+            return {"jsonrpc": "2.0", "id": call.get("id"), "error": {"code": -32000, "message": "finalized block not found"}}
         if method == "eth_getLogs" and self.logs_max_blocks is not None:
             flt = call["params"][0]
             lo, hi = int(flt["fromBlock"], 16), int(flt["toBlock"], 16)

@@ -35,20 +35,23 @@ def backfill(app: AppContext, chain: str, from_block: int, to_block: int | None)
 
         db = await open_database(app.settings)
         watcher = ethereum.build(chain, spec, db)
-        bar = tqdm(desc=f"backfill {chain}", unit="block", dynamic_ncols=True, mininterval=0.5)
+        bars: list[tqdm] = []  # made on the first progress, once the range is known
 
         def _progress(p: BackfillProgress) -> None:
             nonlocal found
+            if not bars:
+                bars.append(tqdm(desc=f"backfill {chain}", unit="block", dynamic_ncols=True, mininterval=0.5))
+            bar = bars[0]
             found += p.found
             bar.total = p.end - p.start + 1
-            bar.n = p.done - p.start + 1
             bar.set_postfix(transfers=found, block=p.done, refresh=False)
-            bar.refresh()
+            bar.update(p.done - p.start + 1 - bar.n)
 
         try:
             return await watcher.backfill(from_block, to_block, progress=_progress)
         finally:
-            bar.close()
+            for bar in bars:
+                bar.close()
             await watcher.close()
             await db.close()
 

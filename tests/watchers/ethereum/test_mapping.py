@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timezone
+from pathlib import Path
 
 import pytest
 
 from watchers.block_scan import BlockHeader
 from watchers.errors import MalformedResponse
-from watchers.evm_mapping import TRANSFER_TOPIC, TokenSpec, header, native_transfer, token_transfer, topic_for
+from watchers.evm_mapping import (
+    TRANSFER_TOPIC,
+    TokenSpec,
+    header,
+    internal_candidates,
+    native_transfer,
+    token_transfer,
+    topic_for,
+    trace_transfers,
+)
 
 WALLET = "0x0000000000000000000000000000000000d00001"
 TOKEN = "0xA0b86991c6218b36c1d19D4a2e9Eb0cE3606eB48"
@@ -100,3 +111,20 @@ class TestNativeReceipts:
         tx = {"hash": "0x" + "22" * 32, "to": WALLET, "from": DONOR, "value": "0x1"}
         with pytest.raises(MalformedResponse, match="missing"):
             native_transfer("ethereum", tx, None, HEAD, WATCHED, "ETH", "node")
+
+
+class TestRecordedMainnetTraces:
+    """Block 1,000,000 of Ethereum mainnet, as a real node traced it (see data/SOURCE.md)."""
+
+    TRACES = json.loads((Path(__file__).parent / "data" / "trace_block_1000000.json").read_text())["result"]
+    RECEIVER = "0xc083e9947cf02b8ffc7d3090ae9aea72df98fd47"
+
+    def test_callcode_and_top_level_calls_are_not_internal_transfers(self) -> None:
+        """A contract's callcode to itself and the transaction's own call are not internal donations."""
+        assert internal_candidates(self.TRACES, {self.RECEIVER: 1}, "node") == []
+
+    def test_reward_traces_without_a_transaction_are_skipped(self) -> None:
+        """A block-reward trace (no transaction hash, no call) does not break the mapping."""
+        watched = {"0x2a65aca4d5fc5b5c859090a6c34d164135398226": 1, "0xdf190dc7190dfba737d7777a163445b7fff16133": 2}
+        assert internal_candidates(self.TRACES, watched, "node") == []
+        assert trace_transfers("ethereum", "0xea10", self.TRACES, watched, {}, "ETH", "node") == []

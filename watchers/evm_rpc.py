@@ -35,8 +35,10 @@ _RANGE_TOO_LARGE = (
     "range too large",
     "exceed maximum block range",
     "response size exceeded",
-    "limit exceeded",
+    "log response size",
 )
+# Error texts that mean "slow down" even when the HTTP status is 200.
+_RATE_LIMITED = ("rate limit", "request count exceeded", "too many requests", "rate-limited", "exceeded its compute units")
 METHOD_NOT_FOUND = -32601
 
 Call = tuple[str, Sequence[Any]]
@@ -56,7 +58,7 @@ class RpcError(WatcherError):
     def range_too_large(self) -> bool:
         """The node refuses the block range or result size of a getLogs; a smaller range may pass."""
         text = self.message.lower()
-        return self.code == -32005 or any(marker in text for marker in _RANGE_TOO_LARGE)
+        return any(marker in text for marker in _RANGE_TOO_LARGE) or (self.code == -32005 and not _rate_limited(text))
 
     @property
     def method_missing(self) -> bool:
@@ -143,8 +145,13 @@ class RpcClient:
             for i, (method, params) in enumerate(calls)
         ]
         body = json.dumps(payload if len(payload) > 1 else payload[0]).encode()
-        source, answer = await call_with_retry(self.retry, lambda: self._post_any(body), what=calls[0][0])
+        results = await call_with_retry(self.retry, lambda: self._post_any(body, calls, first), what=calls[0][0])
         self.stats.calls += len(calls)
+        return results
+
+    @staticmethod
+    def _parse(source: str, answer: Any, calls: Sequence[Call], first: int) -> list[Any]:
+        """Match replies to calls by id; a rate-limit error inside the JSON is raised as HTTP 429."""
         replies = answer if isinstance(answer, list) else [answer]
         by_id: dict[Any, dict[str, Any]] = {}
         for reply in replies:
@@ -154,6 +161,8 @@ class RpcClient:
         if len(replies) == 1 and len(calls) > 1 and "error" in replies[0] and replies[0].get("id") is None:
             # The node refused the whole batch (e.g. batches not allowed): every call failed.
             err = replies[0]["error"] or {}
+            if _rate_limited(str(err.get("message", ""))):
+                raise SourceUnavailable(source, 429, str(err.get("message", "")))
             return [RpcError(source, m, err.get("code"), str(err.get("message", ""))) for m, _ in calls]
         results: list[Any] = []
         for i, (method, _) in enumerate(calls):
@@ -162,6 +171,9 @@ class RpcClient:
                 raise MalformedResponse(source, f"no reply to {method} (id {first + i}) in the batch")
             if reply.get("error") is not None:
                 err = reply["error"] if isinstance(reply["error"], dict) else {"message": str(reply["error"])}
+                if _rate_limited(str(err.get("message", ""))):
+                    # Providers (Infura's -32005) also say "slow down" inside a 200 answer.
+                    raise SourceUnavailable(source, 429, str(err.get("message", "")))
                 results.append(RpcError(source, method, err.get("code"), str(err.get("message", ""))))
             elif "result" not in reply:
                 raise MalformedResponse(source, f"reply to {method} has neither result nor error")
@@ -169,12 +181,12 @@ class RpcClient:
                 results.append(reply["result"])
         return results
 
-    async def _post_any(self, body: bytes) -> tuple[str, Any]:
-        """POST to each URL in order until one answers with JSON; the last failure is raised."""
+    async def _post_any(self, body: bytes, calls: Sequence[Call], first: int) -> list[Any]:
+        """POST to each URL in order until one gives a readable answer; the last failure is raised."""
         last: WatcherError | None = None
         for url in self.urls:
             try:
-                return _short(url), await self._post(url, body)
+                return self._parse(_short(url), await self._post(url, body), calls, first)
             except (SourceUnavailable, MalformedResponse) as exc:
                 if len(self.urls) > 1:
                     log.warning("rpc %s failed (%s); trying the next URL", _short(url), exc)
@@ -205,6 +217,11 @@ class RpcClient:
             return json.loads(raw)
         except ValueError as exc:
             raise MalformedResponse(source, f"not JSON ({exc}; {len(raw)} bytes)") from None
+
+
+def _rate_limited(message: str) -> bool:
+    text = message.lower()
+    return any(marker in text for marker in _RATE_LIMITED)
 
 
 def _retry_after(value: str | None) -> float | None:

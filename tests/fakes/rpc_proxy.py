@@ -1,7 +1,8 @@
 """A JSON-RPC proxy in front of a real node that can be told to misbehave like public RPC providers do.
 
-Faults are queued and used up one per HTTP request: 429 (with Retry-After), 500, a truncated or
-garbage body, or a stall longer than the client's timeout. It can also refuse eth_getLogs over
+Faults are queued and used up one per HTTP request: 429 (with Retry-After), 500, a rate-limit
+error inside a 200 JSON answer, a truncated or garbage body, or a stall longer than the client's
+timeout. It can also refuse eth_getLogs over
 more than N blocks with Infura's -32005 error, and answer chosen methods with "method not found".
 """
 
@@ -15,7 +16,10 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-FAULTS = ("429", "500", "truncated", "garbage", "stall")
+# "ok" passes a request through, to aim a later fault at a particular request.
+FAULTS = ("ok", "429", "500", "truncated", "garbage", "stall", "rate-limit-json")
+# Infura's way of saying "slow down" inside an HTTP 200 answer.
+RATE_LIMIT_ERROR = {"code": -32005, "message": "daily request count exceeded, request rate limited"}
 
 
 class RpcProxy:
@@ -96,6 +100,9 @@ class RpcProxy:
             return web.Response(status=500, text="internal error")
         if fault == "stall":
             await asyncio.sleep(self.stall_seconds)
+        if fault == "rate-limit-json":
+            errors = [{"jsonrpc": "2.0", "id": c.get("id"), "error": RATE_LIMIT_ERROR} for c in calls]
+            return web.json_response(errors if isinstance(payload, list) else errors[0])
         if fault == "garbage":
             return web.Response(status=200, text="<html>502 Bad Gateway</html>", content_type="text/html")
         answers: dict[Any, Any] = {}

@@ -21,11 +21,11 @@ async def _one_donation(db: Database, dev: DevChain, n: int) -> str:
 
 
 class TestRetries:
-    @pytest.mark.parametrize("fault", ["429", "500"])
+    @pytest.mark.parametrize("fault", ["429", "500", "rate-limit-json"])
     async def test_transient_http_errors_are_retried(
         self, db: Database, dev: DevChain, proxy: RpcProxy, make_watcher: WatcherFactory, fault: str
     ) -> None:
-        """A 429 or 500 answer is retried with backoff and the poll still stores the donation."""
+        """A 429, a 500 or a rate-limit error inside a 200 answer is retried with backoff; the donation is stored."""
         txid = await _one_donation(db, dev, 40)
         proxy.fail_next(fault, times=2)
         report = await make_watcher(rpc_urls=(proxy.url,)).poll()
@@ -96,6 +96,22 @@ class TestFailover:
 
 
 class TestRefusedRanges:
+    async def test_rate_limit_on_get_logs_is_not_mistaken_for_a_large_range(
+        self, db: Database, dev: DevChain, proxy: RpcProxy, make_watcher: WatcherFactory
+    ) -> None:
+        """Infura's -32005 "request rate limited" is retried as-is, not answered by splitting the range."""
+        usdc = dev.deploy_token("USDC", 6)
+        wallet = fresh_address(49)
+        await add_wallet(db, wallet, start_height=1)
+        txid = dev.mint(usdc, wallet, 5)
+        dev.mine(10)
+        proxy.fail_next("ok")  # the head request; the next one carries the blocks and getLogs
+        proxy.fail_next("rate-limit-json")
+        watcher = make_watcher(rpc_urls=(proxy.url,), tokens=(TokenSpec("USDC", usdc, 6),))
+        report = await watcher.poll()
+        assert report.ok and [t.txid for t in await stored(db)] == [txid]
+        assert watcher.source.log_span is None and proxy.calls.count("eth_getLogs") == 2
+
     async def test_get_logs_range_is_split_when_the_node_refuses_it(
         self, db: Database, dev: DevChain, proxy: RpcProxy, make_watcher: WatcherFactory
     ) -> None:

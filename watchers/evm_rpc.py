@@ -131,8 +131,9 @@ class RpcClient:
     async def batch_results(self, calls: Sequence[Call]) -> list[Any]:
         """The results of several calls, in order, with a failed call's RpcError in its place."""
         out: list[Any] = []
-        for start in range(0, len(calls), self.max_batch):
-            out.extend(await self._batch_chunk(calls[start : start + self.max_batch]))
+        size = self.max_batch  # fixed for this call, though a refused chunk may lower max_batch
+        for start in range(0, len(calls), size):
+            out.extend(await self._batch_chunk(calls[start : start + size]))
         return out
 
     async def _batch_chunk(self, calls: Sequence[Call]) -> list[Any]:
@@ -146,12 +147,20 @@ class RpcClient:
         ]
         body = json.dumps(payload if len(payload) > 1 else payload[0]).encode()
         results = await call_with_retry(self.retry, lambda: self._post_any(body, calls, first), what=calls[0][0])
+        if results is None:
+            # The node refused the batch as a whole (too large, or batches not allowed): smaller ones.
+            self.max_batch = max(1, len(calls) // 2)
+            log.warning("rpc refused a batch of %d calls; sending at most %d per request from now on", len(calls), self.max_batch)
+            return await self.batch_results(calls)
         self.stats.calls += len(calls)
         return results
 
     @staticmethod
-    def _parse(source: str, answer: Any, calls: Sequence[Call], first: int) -> list[Any]:
-        """Match replies to calls by id; a rate-limit error inside the JSON is raised as HTTP 429."""
+    def _parse(source: str, answer: Any, calls: Sequence[Call], first: int) -> list[Any] | None:
+        """Match replies to calls by id; None when the whole batch was refused.
+
+        A rate-limit error inside the JSON is raised as HTTP 429.
+        """
         replies = answer if isinstance(answer, list) else [answer]
         by_id: dict[Any, dict[str, Any]] = {}
         for reply in replies:
@@ -159,11 +168,11 @@ class RpcClient:
                 raise MalformedResponse(source, f"a JSON-RPC reply is {type(reply).__name__}, not an object")
             by_id[reply.get("id")] = reply
         if len(replies) == 1 and len(calls) > 1 and "error" in replies[0] and replies[0].get("id") is None:
-            # The node refused the whole batch (e.g. batches not allowed): every call failed.
+            # One error for the whole batch: it was refused (too large, or batches not allowed).
             err = replies[0]["error"] or {}
             if _rate_limited(str(err.get("message", ""))):
                 raise SourceUnavailable(source, 429, str(err.get("message", "")))
-            return [RpcError(source, m, err.get("code"), str(err.get("message", ""))) for m, _ in calls]
+            return None
         results: list[Any] = []
         for i, (method, _) in enumerate(calls):
             reply = by_id.get(first + i)
@@ -181,7 +190,7 @@ class RpcClient:
                 results.append(reply["result"])
         return results
 
-    async def _post_any(self, body: bytes, calls: Sequence[Call], first: int) -> list[Any]:
+    async def _post_any(self, body: bytes, calls: Sequence[Call], first: int) -> list[Any] | None:
         """POST to each URL in order until one gives a readable answer; the last failure is raised."""
         last: WatcherError | None = None
         for url in self.urls:

@@ -34,6 +34,8 @@ class RpcProxy:
         self.delay_seconds = 0.0
         self.logs_max_blocks: int | None = None
         self.missing_methods: set[str] = set()
+        # Refuse batches of more calls than this as a whole, as many public providers do.
+        self.max_batch: int | None = None
         # Answer the "finalized" block tag with an error, like pre-merge chains and some L2 nodes.
         self.no_finalized = False
         self.calls: list[str] = []
@@ -105,6 +107,9 @@ class RpcProxy:
             return web.json_response(errors if isinstance(payload, list) else errors[0])
         if fault == "garbage":
             return web.Response(status=200, text="<html>502 Bad Gateway</html>", content_type="text/html")
+        if self.max_batch is not None and isinstance(payload, list) and len(payload) > self.max_batch:
+            refusal = {"code": -32600, "message": f"batch of {len(payload)} exceeds the limit of {self.max_batch}"}
+            return web.json_response({"jsonrpc": "2.0", "id": None, "error": refusal})
         answers: dict[Any, Any] = {}
         forward = []
         for call in calls:

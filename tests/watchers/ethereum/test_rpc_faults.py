@@ -95,6 +95,24 @@ class TestFailover:
         assert report.ok and [t.txid for t in await stored(db)] == [txid]
 
 
+class TestRefusedBatches:
+    async def test_batch_limit_is_learned_and_respected(
+        self, db: Database, dev: DevChain, proxy: RpcProxy, make_watcher: WatcherFactory
+    ) -> None:
+        """A provider refusing batches over 8 calls gets smaller batches, and every donation is still found."""
+        wallet = fresh_address(50)
+        await add_wallet(db, wallet, start_height=1)
+        txids = []
+        for _ in range(3):
+            txids.append(dev.send(dev.accounts[1], wallet, ETH))
+            dev.mine(10)
+        proxy.max_batch = 8
+        watcher = make_watcher(rpc_urls=(proxy.url,))
+        report = await watcher.poll()
+        assert report.ok and sorted(t.txid for t in await stored(db)) == sorted(txids)
+        assert watcher.rpc.max_batch <= 8
+
+
 class TestRefusedRanges:
     async def test_rate_limit_on_get_logs_is_not_mistaken_for_a_large_range(
         self, db: Database, dev: DevChain, proxy: RpcProxy, make_watcher: WatcherFactory

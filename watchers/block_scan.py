@@ -123,12 +123,23 @@ def _with_status(items: Sequence[TransferIn], confirmed: int) -> list[TransferIn
 class BlockScanner:
     """Brings the ledger up to the chain tip for one source, and fills in history on request."""
 
-    def __init__(self, db: Database, source: ChainSource, *, batch_blocks: int = 50, keep_recent: int = KEEP_RECENT) -> None:
+    def __init__(
+        self,
+        db: Database,
+        source: ChainSource,
+        *,
+        batch_blocks: int = 50,
+        keep_recent: int = KEEP_RECENT,
+        max_blocks_per_poll: int = 2_000,
+    ) -> None:
         self.db = db
         self.source = source
         self.chain = source.chain
         self.batch_blocks = batch_blocks
         self.keep_recent = keep_recent
+        # A poll far behind stops after this many blocks (each range is stored), so it reports
+        # back regularly; the next poll continues from the cursor.
+        self.max_blocks_per_poll = max_blocks_per_poll
 
     async def watched(self) -> tuple[dict[str, int], int | None]:
         """The active wallets of this chain by match key, and the lowest start height any of them asks for."""
@@ -166,10 +177,11 @@ class BlockScanner:
             synced, synced_hash = stored
         rewinds = 0
         stored_any = False
+        goal = min(head.tip, synced + self.max_blocks_per_poll)
         if head.at_cursor is not None and synced_hash is not None and head.at_cursor.hash != synced_hash:
             synced, synced_hash = await self._rewind(synced, report)
             rewinds += 1
-        while (rng := next_range(head.tip, synced, self.batch_blocks)) is not None:
+        while (rng := next_range(goal, synced, self.batch_blocks)) is not None:
             scanned = await self.source.scan(rng[0], rng[1], watched)
             check_linked(scanned.headers, synced_hash, self.chain)
             if synced_hash is not None and scanned.headers[0].parent_hash != synced_hash:
@@ -271,9 +283,13 @@ class BlockScanner:
             log.info("backfill chain=%s resuming after block %d", self.chain, done)
         if progress:
             progress(BackfillProgress(start, last, done))
+        previous: str | None = None
         while (rng := next_range(last, done, self.batch_blocks)) is not None:
             scanned = await self.source.scan(rng[0], rng[1], watched) if watched else Scanned(headers=[])
             check_linked(scanned.headers, None, self.chain)
+            if previous is not None and scanned.headers and scanned.headers[0].parent_hash != previous:
+                raise MalformedResponse(self.chain, f"the chain reorganised at block {rng[0]} during the backfill; run it again")
+            previous = scanned.headers[-1].hash if scanned.headers else None
             async with self.db.session() as s:
                 await record_transfers(s, _with_status(scanned.transfers, head.confirmed))
                 row = await s.get(BackfillCursor, (self.chain, start))

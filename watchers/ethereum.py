@@ -19,7 +19,9 @@ class EvmWatcher:
         self.chain = config.name
         self.rpc = RpcClient(config.rpc_urls, timeout_seconds=config.timeout_seconds, retry=config.retry)
         self.source = EvmSource(config, self.rpc)
-        self.scanner = BlockScanner(db, self.source, batch_blocks=config.blocks_per_range)
+        self.scanner = BlockScanner(
+            db, self.source, batch_blocks=config.blocks_per_range, max_blocks_per_poll=config.max_blocks_per_poll
+        )
 
     async def poll(self) -> PollReport:
         """Scan from the cursor to the tip; see BlockScanner.poll."""

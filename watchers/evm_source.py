@@ -39,6 +39,7 @@ class EvmChainConfig:
     traces: bool = False
     timeout_seconds: float = 20.0
     blocks_per_range: int = 50
+    max_blocks_per_poll: int = 2_000
     retry: RetryPolicy = RetryPolicy()
 
 

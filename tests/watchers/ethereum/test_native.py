@@ -110,6 +110,20 @@ class TestCursorAndConfirmations:
         report = await watcher.poll()
         assert report.ok and report.new == 0 and len(await stored(db)) == 1 and await cursor(db) == before
 
+    async def test_far_behind_poll_stops_after_its_block_budget(self, db: Database, dev: DevChain, make_watcher: WatcherFactory) -> None:
+        """A poll far behind the tip stores a bounded number of blocks; the next polls continue from the cursor."""
+        wallet = fresh_address(12)
+        await add_wallet(db, wallet, start_height=1)
+        dev.mine(24)
+        txid = dev.send(dev.accounts[1], wallet, ETH)
+        watcher = make_watcher(blocks_per_range=5, max_blocks_per_poll=10)
+        heights = []
+        for _ in range(3):
+            assert (await watcher.poll()).ok
+            heights.append((await cursor(db))[0])  # type: ignore[index]
+        assert heights == [10, 20, 25]
+        assert [t.txid for t in await stored(db)] == [txid]
+
     async def test_wrong_chain_id_is_a_clear_error(self, db: Database, dev: DevChain, make_watcher: WatcherFactory) -> None:
         """A node of another chain is reported with the configured and the real chain id."""
         await add_wallet(db, fresh_address(10))

@@ -132,6 +132,9 @@ class ScreeningSettings(_Strict):
     extra_lists: list[str] = []
     own_list: str | None = None
     opensanctions_file: str | None = None
+    # limits of each list download
+    download_timeout_seconds: Annotated[float, Field(gt=0)] = 300.0
+    max_download_mb: Annotated[int, Field(gt=0)] = 400
 
 
 class Settings(BaseSettings):
@@ -235,7 +238,8 @@ def _describe(error: dict[str, Any]) -> tuple[str, str]:
     shown = f'"{value}"' if isinstance(value, str) else repr(value)
     msg = error["msg"].removeprefix("Value error, ")
     if kind == "union_tag_invalid":
-        return key + ".kind", f"{shown} is not a chain kind (use \"bitcoin\" or \"evm\")"
+        tag = value.get("kind") if isinstance(value, dict) else value
+        return key + ".kind", f"{tag!r} is not a chain kind (use \"bitcoin\" or \"evm\")".replace("'", '"')
     if kind == "union_tag_not_found":
         return key + ".kind", 'is required: "bitcoin" or "evm"'
     return key, f"{shown} {msg[0].lower() + msg[1:] if msg else 'is invalid'}"

@@ -87,7 +87,7 @@ class Transfer(SQLModel, table=True):
     block_height: Optional[int] = Field(default=None, sa_column=Column(BigInteger, nullable=True))
     block_hash: Optional[str] = Field(default=None, max_length=80)
     block_time: Optional[datetime] = _utc_column()
-    status: str = Field(default=TransferStatus.PENDING, max_length=16, index=True)
+    status: str = Field(default=TransferStatus.PENDING, max_length=16)
     first_seen: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
     confirmed_at: Optional[datetime] = _utc_column()
     orphaned_at: Optional[datetime] = _utc_column()
@@ -160,11 +160,12 @@ class Event(SQLModel, table=True):
     __tablename__ = "event"
 
     id: Optional[int] = Field(default=None, primary_key=True)
-    kind: str = Field(max_length=32, index=True)
+    kind: str = Field(max_length=32)
     chain: Optional[str] = Field(default=None, max_length=32)
     transfer_id: Optional[int] = Field(
         default=None, sa_column=Column(Integer, ForeignKey("transfer.id"), nullable=True, index=True)
     )
     detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+from ledger import screening_tables  # noqa: E402,F401
 from ledger import ethereum_tables  # noqa: E402,F401

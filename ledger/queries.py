@@ -40,25 +40,31 @@ class Total:
 
 
 async def totals(session: AsyncSession, *, wallet_id: int | None = None) -> list[Total]:
-    """Confirmed and pending sums per (wallet, asset); orphaned transfers count for nothing."""
+    """Confirmed and pending sums per (wallet, asset); orphaned transfers count for nothing.
+
+    Reads the running totals (a few rows per wallet), never the transfers themselves.
+    """
+    t = WalletTotal.__table__
+    w = Wallet.__table__
     stmt = (
-        select(WalletTotal, Wallet.chain, Wallet.address, Wallet.label)
-        .join(Wallet, Wallet.id == WalletTotal.wallet_id)
-        .where(WalletTotal.status.in_([str(s) for s in COUNTED]))
-        .order_by(Wallet.chain, Wallet.id, WalletTotal.asset)
+        select(t.c.wallet_id, w.c.chain, w.c.address, w.c.label, t.c.asset, t.c.decimals, t.c.status, t.c.count, t.c.amount)
+        .join(w, w.c.id == t.c.wallet_id)
+        .where(t.c.status.in_([str(s) for s in COUNTED]))
+        .order_by(w.c.chain, t.c.wallet_id, t.c.asset)
     )
     if wallet_id is not None:
-        stmt = stmt.where(WalletTotal.wallet_id == wallet_id)
-    acc: dict[tuple[int, str], dict[str, object]] = {}
-    for row, chain, address, label in (await session.execute(stmt)).all():
-        entry = acc.setdefault(
-            (row.wallet_id, row.asset),
-            dict(wallet_id=row.wallet_id, chain=chain, address=address, label=label, asset=row.asset,
-                 decimals=row.decimals, confirmed=0, pending=0, confirmed_count=0, pending_count=0),
-        )
-        entry[row.status] = row.amount
-        entry[f"{row.status}_count"] = row.count
-    return [Total(**e) for e in acc.values()]  # type: ignore[arg-type]
+        stmt = stmt.where(t.c.wallet_id == wallet_id)
+    acc: dict[tuple[int, str], list[object]] = {}
+    conn = await session.connection()
+    for wid, chain, address, label, asset, decimals, status, count, amount in await conn.execute(stmt):
+        entry = acc.get((wid, asset))
+        if entry is None:
+            entry = acc[(wid, asset)] = [wid, chain, address, label, asset, decimals, 0, 0, 0, 0]
+        if status == TransferStatus.CONFIRMED:
+            entry[6], entry[8] = amount, count
+        else:
+            entry[7], entry[9] = amount, count
+    return [Total(*e) for e in acc.values()]  # type: ignore[arg-type]
 
 
 async def totals_by_asset(session: AsyncSession) -> dict[str, tuple[int, int, int]]:
@@ -89,11 +95,11 @@ async def unique_senders(session: AsyncSession) -> int:
 
 
 async def recent(session: AsyncSession, limit: int = 20, *, wallet_id: int | None = None) -> Sequence[Transfer]:
-    """The newest counted transfers, newest first."""
+    """The most recently stored counted transfers, newest first (ids only ever increase)."""
     stmt = (
         select(Transfer)
         .where(Transfer.status.in_([str(s) for s in COUNTED]))
-        .order_by(Transfer.first_seen.desc(), Transfer.id.desc())
+        .order_by(Transfer.id.desc())
         .limit(limit)
     )
     if wallet_id is not None:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Numeric, select, type_coerce
 from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ledger.models import WalletTotal
@@ -36,34 +37,44 @@ async def apply_deltas(session: AsyncSession, delta: TotalsDelta) -> None:
     if not changes:
         return
     if session.get_bind().dialect.name == "postgresql":
-        stmt = pg_insert(WalletTotal)
+        stmt = pg_insert(WalletTotal.__table__)
         stmt = stmt.on_conflict_do_update(
             index_elements=["wallet_id", "asset", "status"],
-            set_={"count": WalletTotal.count + stmt.excluded.count, "amount": _num(WalletTotal.amount) + _num(stmt.excluded.amount)},
+            set_={
+                "count": WalletTotal.__table__.c.count + stmt.excluded.count,
+                "amount": _num(WalletTotal.__table__.c.amount) + _num(stmt.excluded.amount),
+            },
         )
+        # Sorted by key: concurrent writers then lock rows in one order and cannot deadlock.
         rows = [
             {"wallet_id": w, "asset": a, "status": s, "decimals": d, "count": c, "amount": m}
-            for (w, a, s), (d, c, m) in changes.items()
+            for (w, a, s), (d, c, m) in sorted(changes.items())
         ]
-        await session.execute(stmt, rows)
+        await (await session.connection()).execute(stmt, rows)
         return
-    keys = list(changes)
-    stored = {
-        (t.wallet_id, t.asset, t.status): t
-        for t in (
-            await session.execute(select(WalletTotal).where(WalletTotal.wallet_id.in_({k[0] for k in changes})))
-        ).scalars()
-        if (t.wallet_id, t.asset, t.status) in changes
+    # SQLite: read the current sums, add in Python, write the absolute values back in one
+    # executemany upsert (safe: every SQLite ledger transaction holds the write lock).
+    table = WalletTotal.__table__
+    conn = await session.connection()
+    current = {
+        (w, a, st): (c, m)
+        for w, a, st, c, m in await conn.execute(
+            select(table.c.wallet_id, table.c.asset, table.c.status, table.c.count, table.c.amount).where(
+                table.c.wallet_id.in_({k[0] for k in changes})
+            )
+        )
     }
-    for key in keys:
-        decimals, count, amount = changes[key]
-        row = stored.get(key)
-        if row is None:
-            session.add(WalletTotal(wallet_id=key[0], asset=key[1], status=key[2], decimals=decimals, count=count, amount=amount))
-        else:
-            row.count += count
-            row.amount += amount
-    await session.flush()
+    rows = []
+    for (w, a, st), (decimals, count, amount) in changes.items():
+        old_count, old_amount = current.get((w, a, st), (0, 0))
+        rows.append({"wallet_id": w, "asset": a, "status": st, "decimals": decimals,
+                     "count": old_count + count, "amount": old_amount + amount})
+    stmt = sqlite_insert(table)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["wallet_id", "asset", "status"],
+        set_={"count": stmt.excluded.count, "amount": stmt.excluded.amount},
+    )
+    await conn.execute(stmt, rows)
 
 
 def _num(column):  # type: ignore[no-untyped-def]

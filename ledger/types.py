@@ -33,13 +33,7 @@ class BigUInt(TypeDecorator[int]):
     def process_bind_param(self, value: int | None, dialect: Dialect) -> Any:
         if value is None:
             return None
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise TypeError(f"amount must be an int in base units, got {type(value).__name__}")
-        if not 0 <= value <= UINT256_MAX:
-            raise ValueError(f"amount {value} is outside 0 .. 2**256-1")
-        if dialect.name == "postgresql":
-            return Decimal(value)
-        return f"{value:0{UINT256_DIGITS}d}"
+        return uint256_param(value, dialect.name)
 
     def process_result_value(self, value: Any, dialect: Dialect) -> int | None:
         if value is None:
@@ -47,28 +41,67 @@ class BigUInt(TypeDecorator[int]):
         return int(value)
 
 
+def uint256_param(value: int, dialect_name: str) -> Any:
+    """The driver value of an amount: NUMERIC on PostgreSQL, 78 zero-padded digits on SQLite."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"amount must be an int in base units, got {type(value).__name__}")
+    if not 0 <= value <= UINT256_MAX:
+        raise ValueError(f"amount {value} is outside 0 .. 2**256-1")
+    if dialect_name == "postgresql":
+        return Decimal(value)
+    return f"{value:0{UINT256_DIGITS}d}"
+
+
+def time_param(value: datetime | None, dialect_name: str) -> Any:
+    """The driver value of a tz-aware time: itself on PostgreSQL, UTC text on SQLite."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        raise ValueError(f"naive datetime {value!r}: pass a tz-aware UTC time")
+    return sqlite_text(value) if dialect_name == "sqlite" else value
+
+
 class UTCDateTime(TypeDecorator[datetime]):
-    """A tz-aware UTC datetime; naive values are refused rather than guessed."""
+    """A tz-aware UTC datetime; naive values are refused rather than guessed.
+
+    On SQLite it is stored as the text SQLAlchemy's DATETIME uses ("YYYY-MM-DD HH:MM:SS.ffffff",
+    UTC), written and parsed here directly: that halves the per-value cost of bulk writes.
+    """
 
     impl = DateTime(timezone=True)
     cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(String(32))
+        return dialect.type_descriptor(DateTime(timezone=True))
 
     def process_bind_param(self, value: datetime | None, dialect: Dialect) -> Any:
         if value is None:
             return None
         if value.tzinfo is None:
             raise ValueError(f"naive datetime {value!r}: pass a tz-aware UTC time")
-        value = value.astimezone(timezone.utc)
+        if value.tzinfo is not timezone.utc:
+            value = value.astimezone(timezone.utc)
         if dialect.name == "sqlite":
-            return value.replace(tzinfo=None)
+            return sqlite_text(value)
         return value
 
-    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
+        if isinstance(value, str):
+            return datetime.fromisoformat(value).replace(tzinfo=timezone.utc)
         if value.tzinfo is None:
             return value.replace(tzinfo=timezone.utc)
         return value.astimezone(timezone.utc)
+
+
+def sqlite_text(value: datetime) -> str:
+    """A tz-aware time as the UTC text stored in SQLite columns."""
+    if value.tzinfo is not timezone.utc:
+        value = value.astimezone(timezone.utc)
+    return f"{value.year:04d}-{value.month:02d}-{value.day:02d} {value.hour:02d}:{value.minute:02d}:{value.second:02d}.{value.microsecond:06d}"
 
 
 def utcnow() -> datetime:

@@ -6,20 +6,18 @@ the caller's transaction, so a crash between them cannot leave the ledger half-w
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable, Sequence
+import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, tuple_, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ledger.models import Event, EventKind, Transfer, TransferSender, TransferStatus
 from ledger.totals import TotalsDelta, apply_deltas
-from ledger.types import utcnow
+from ledger.types import sqlite_text, time_param, uint256_param, utcnow
 
 # Rows per INSERT statement: well under SQLite's 32,766 bound parameters at 16 columns.
 BATCH = 1_000
@@ -66,29 +64,43 @@ class WriteResult:
         return bool(self.inserted or self.confirmed or self.orphaned or self.reincluded or self.moved)
 
 
-def _insert(session: AsyncSession) -> Any:
-    name = session.get_bind().dialect.name
-    return pg_insert if name == "postgresql" else sqlite_insert
+TRANSFER_COLUMNS = (
+    "chain", "txid", "position", "wallet_id", "asset", "token", "decimals", "amount", "block_height",
+    "block_hash", "block_time", "status", "first_seen", "confirmed_at", "orphaned_at",
+)
 
 
-def _row(item: TransferIn, now: datetime) -> dict[str, Any]:
-    return {
-        "chain": item.chain,
-        "txid": item.txid,
-        "position": item.position,
-        "wallet_id": item.wallet_id,
-        "asset": item.asset,
-        "token": item.token,
-        "decimals": item.decimals,
-        "amount": item.amount,
-        "block_height": item.block_height,
-        "block_hash": item.block_hash,
-        "block_time": item.block_time,
-        "status": str(item.status),
-        "first_seen": now,
-        "confirmed_at": now if item.status == TransferStatus.CONFIRMED else None,
-        "orphaned_at": now if item.status == TransferStatus.ORPHANED else None,
-    }
+def _row(item: TransferIn, now: datetime, dialect: str) -> tuple[Any, ...]:
+    """A transfer as driver values, in TRANSFER_COLUMNS order."""
+    at = time_param(now, dialect)
+    return (
+        item.chain, item.txid, item.position, item.wallet_id, item.asset, item.token, item.decimals,
+        uint256_param(item.amount, dialect), item.block_height, item.block_hash,
+        time_param(item.block_time, dialect), str(item.status), at,
+        at if item.status == TransferStatus.CONFIRMED else None,
+        at if item.status == TransferStatus.ORPHANED else None,
+    )
+
+
+async def _insert_new_transfers(session: AsyncSession, rows: list[tuple[Any, ...]]) -> list[Any]:
+    """One multi-row INSERT ... ON CONFLICT DO NOTHING RETURNING the inserted rows' keys.
+
+    Written for the driver directly: at bulk volumes SQLAlchemy's per-value processing costs
+    more than the insert itself. Values come from _row, already converted by ledger.types.
+    """
+    conn = await session.connection()
+    width = len(TRANSFER_COLUMNS)
+    if conn.dialect.name == "postgresql":
+        groups = ", ".join("(" + ", ".join(f"${r * width + c + 1}" for c in range(width)) + ")" for r in range(len(rows)))
+    else:
+        one = "(" + ", ".join("?" * width) + ")"
+        groups = ", ".join([one] * len(rows))
+    sql = (
+        f"INSERT INTO transfer ({', '.join(TRANSFER_COLUMNS)}) VALUES {groups} "
+        "ON CONFLICT (chain, txid, position) DO NOTHING RETURNING id, chain, txid, position"
+    )
+    flat = tuple(value for row in rows for value in row)
+    return (await conn.exec_driver_sql(sql, flat)).all()
 
 
 def _dedupe(items: Iterable[TransferIn]) -> list[TransferIn]:
@@ -111,35 +123,55 @@ async def record_transfers(
     result = WriteResult()
     deltas = TotalsDelta()
     events: list[dict[str, Any]] = []
-    insert = _insert(session)
+    dialect = session.get_bind().dialect.name
     unique = _dedupe(items)
     for start in range(0, len(unique), BATCH):
         chunk = unique[start : start + BATCH]
         by_key = {item.key: item for item in chunk}
-        stmt = (
-            insert(Transfer)
-            .on_conflict_do_nothing(index_elements=["chain", "txid", "position"])
-            .returning(Transfer.id, Transfer.chain, Transfer.txid, Transfer.position)
-        )
-        rows = (await session.execute(stmt, [_row(item, now) for item in chunk])).all()
-        senders: list[dict[str, Any]] = []
+        rows = await _insert_new_transfers(session, [_row(item, now, dialect) for item in chunk])
+        senders: list[tuple[int, str]] = []
         for tid, chain, txid, position in rows:
             item = by_key.pop((chain, txid, position))
             result.inserted.append(tid)
             deltas.add(item.wallet_id, item.asset, item.decimals, str(item.status), 1, item.amount)
-            senders.extend({"transfer_id": tid, "address": a} for a in dict.fromkeys(item.senders))
+            senders.extend((tid, a) for a in dict.fromkeys(item.senders))
             events.append(_event(EventKind.TRANSFER_NEW, chain, tid, now, status=str(item.status)))
-        if senders:
-            await session.execute(
-                insert(TransferSender).on_conflict_do_nothing(index_elements=["transfer_id", "address"]),
-                senders,
-            )
+        await _raw_insert(session, "transfer_sender", ("transfer_id", "address"), senders, on_conflict_nothing=True)
         if by_key:
             await _update_existing(session, by_key, now, result, deltas, events)
     await apply_deltas(session, deltas)
-    if events:
-        await session.execute(insert(Event), events)
+    await _insert_events(session, events)
     return result
+
+
+async def _insert_events(session: AsyncSession, events: list[dict[str, Any]]) -> None:
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    rows = [
+        (e["kind"], e["chain"], e["transfer_id"], json.dumps(e["detail"], separators=(",", ":")),
+         sqlite_text(e["created_at"]) if sqlite else e["created_at"])
+        for e in events
+    ]
+    await _raw_insert(session, "event", ("kind", "chain", "transfer_id", "detail", "created_at"), rows)
+
+
+async def _raw_insert(
+    session: AsyncSession, table: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]], *, on_conflict_nothing: bool = False
+) -> None:
+    """executemany straight through the driver, for narrow rows written in bulk.
+
+    SQLAlchemy's per-row parameter processing costs more than the insert itself at these volumes;
+    the values here are already plain ints, strings and (PostgreSQL) datetimes.
+    """
+    if not rows:
+        return
+    conn = await session.connection()
+    if conn.dialect.name == "postgresql":
+        marks = ", ".join(f"${i + 1}" for i in range(len(columns)))
+    else:
+        marks = ", ".join("?" for _ in columns)
+    tail = " ON CONFLICT DO NOTHING" if on_conflict_nothing else ""
+    sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks}){tail}"
+    await conn.exec_driver_sql(sql, rows)
 
 
 def _event(kind: EventKind, chain: str | None, transfer_id: int | None, now: datetime, **detail: Any) -> dict[str, Any]:
@@ -229,8 +261,7 @@ async def set_status(
                 continue
             await _change(session, row, status, now, result, deltas, events)
     await apply_deltas(session, deltas)
-    if events:
-        await session.execute(_insert(session)(Event), events)
+    await _insert_events(session, events)
     return result
 
 

@@ -45,4 +45,5 @@ class InvalidAddress(WatcherError, ValueError):
         self.chain = chain
         self.value = value
         self.reason = reason
-        super().__init__(f'"{value}" is not a {chain} address ({reason})')
+        article = "an" if chain[:1] in "AEIOU" else "a"
+        super().__init__(f'"{value}" is not {article} {chain} address ({reason})')

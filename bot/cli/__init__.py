@@ -14,11 +14,12 @@ import click
 from bot.errors import BotError
 from bot.settings import DEFAULT_CONFIG, Settings, load_settings
 from ledger.errors import LedgerError
+from screening.errors import ScreeningError
 from watchers.errors import WatcherError
 
 T = TypeVar("T")
 # Errors that are the operator's to fix: shown as one line, exit status 2, no traceback.
-OPERATOR_ERRORS: tuple[type[BaseException], ...] = (BotError, LedgerError, WatcherError)
+OPERATOR_ERRORS: tuple[type[BaseException], ...] = (BotError, LedgerError, WatcherError, ScreeningError)
 
 
 @dataclass
@@ -67,9 +68,9 @@ def cli(ctx: click.Context, config_path: str, verbose: bool) -> None:
 
 
 def _register() -> None:
-    from bot.cli import backfill_cmds, config_cmds, db_cmds, totals_cmds, wallet_cmds
+    from bot.cli import backfill_cmds, config_cmds, db_cmds, run_cmds, sanctions_cmds, totals_cmds, wallet_cmds
 
-    for module in (config_cmds, db_cmds, wallet_cmds, totals_cmds, backfill_cmds):
+    for module in (config_cmds, db_cmds, wallet_cmds, totals_cmds, run_cmds, sanctions_cmds, backfill_cmds):
         module.register(cli)
 
 

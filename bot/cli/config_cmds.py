@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from bot.cli import AppContext, pass_app
+from bot.cli import AppContext, pass_app, run_async
 from bot.settings import BitcoinChain, load_settings
 
 
@@ -21,8 +21,19 @@ def check_config(app: AppContext, file: str | None) -> None:
         click.echo(f"  chain {name} ({chain.kind}): {len(source)} source(s)")
     for wallet in settings.wallets:
         click.echo(f"  wallet {wallet.chain} {wallet.address} {wallet.label}".rstrip())
-    click.echo(f"  database: {_safe(settings.database.url)}")
+    run_async(_ping, settings.database.effective_url())
+    click.echo(f"  database: {_safe(settings.database.url)} (reachable)")
     click.echo(f"  discord: {'token set' if settings.discord.token else 'no token, console output'}")
+
+
+async def _ping(url: str) -> None:
+    from ledger.database import Database
+
+    db = Database(url)
+    try:
+        await db.ping()
+    finally:
+        await db.close()
 
 
 def _safe(url: str) -> str:

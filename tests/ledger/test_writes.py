@@ -140,3 +140,26 @@ class TestQueries:
             assert await queries.unique_senders(s) == 2
             window = await queries.totals_between(s, T0, T0 + timedelta(hours=2))
             assert window == {"ETH": (18, 2, 12)}
+
+
+class TestConcurrentWriters:
+    async def test_two_writers_over_the_same_wallets_neither_deadlock_nor_lose_counts(self, db: Database) -> None:
+        """Two concurrent transactions touching the same wallets' totals in opposite orders both commit."""
+        import asyncio
+
+        async with db.session() as s:
+            ids = []
+            for i in range(300):
+                w, _ = await upsert_wallet(s, "ethereum", f"0x{i:040x}")
+                assert w.id is not None
+                ids.append(w.id)
+
+        async def writer(tag: str, order: list[int]) -> None:
+            for round_ in range(6):
+                async with db.session() as s:
+                    await record_transfers(s, [_eth(wid, txid=f"0x{tag}-{round_}-{wid}", amount=1) for wid in order])
+
+        await asyncio.gather(writer("a", ids), writer("b", ids[::-1]))
+        async with db.session() as s:
+            totals = await queries.totals(s)
+        assert sum(t.pending for t in totals) == 2 * 6 * 300 and {t.count for t in totals} == {12}

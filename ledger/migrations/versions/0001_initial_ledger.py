@@ -73,7 +73,6 @@ def upgrade() -> None:
         batch_op.create_index('ix_transfer_asset_amount', ['asset', 'amount'], unique=False)
         batch_op.create_index('ix_transfer_chain_height', ['chain', 'block_height'], unique=False)
         batch_op.create_index('ix_transfer_first_seen', ['first_seen'], unique=False)
-        batch_op.create_index(batch_op.f('ix_transfer_status'), ['status'], unique=False)
         batch_op.create_index(batch_op.f('ix_transfer_wallet_id'), ['wallet_id'], unique=False)
 
     op.create_table('wallet_cursor',
@@ -106,7 +105,6 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('event', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_event_kind'), ['kind'], unique=False)
         batch_op.create_index(batch_op.f('ix_event_transfer_id'), ['transfer_id'], unique=False)
 
     op.create_table('transfer_sender',
@@ -129,14 +127,12 @@ def downgrade() -> None:
     op.drop_table('transfer_sender')
     with op.batch_alter_table('event', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_event_transfer_id'))
-        batch_op.drop_index(batch_op.f('ix_event_kind'))
 
     op.drop_table('event')
     op.drop_table('wallet_total')
     op.drop_table('wallet_cursor')
     with op.batch_alter_table('transfer', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_transfer_wallet_id'))
-        batch_op.drop_index(batch_op.f('ix_transfer_status'))
         batch_op.drop_index('ix_transfer_first_seen')
         batch_op.drop_index('ix_transfer_chain_height')
         batch_op.drop_index('ix_transfer_asset_amount')

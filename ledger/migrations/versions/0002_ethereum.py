@@ -1,7 +1,7 @@
 """backfill progress of block-scanning watchers
 
 Revision ID: 0002_ethereum
-Revises: 0001
+Revises: 0002_screening
 """
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from alembic import op
 import ledger.types
 
 revision = "0002_ethereum"
-down_revision = "0001"
+down_revision = "0002_screening"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,128 @@
+"""Bitcoin watcher: requests per poll and poll wall time for 1,000 watched addresses (fake Esplora).
+
+Targets (issue 5): a steady poll (nothing new) makes exactly one request per address; a poll
+where 1% of the addresses receive a donation makes at most 1.05 x addresses + the history pages
+actually new. The fake server runs on its own thread and event loop, the ledger on SQLite (or
+PostgreSQL with --db URL). The rate limit is set high so the figures measure the watcher.
+
+    python -m benchmarks bitcoin [-- --addresses 1000 --db postgresql+asyncpg://postgres@127.0.0.1/x]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import tempfile
+import threading
+import time
+from collections.abc import Coroutine
+from pathlib import Path
+from typing import Any, TypeVar
+
+from ledger.database import Database
+from ledger.wallets import upsert_wallet
+from tests.fakes.esplora import EsploraFake, fake_address, make_tx
+from watchers.bitcoin import BitcoinChainConfig, BitcoinWatcher
+from watchers.base import PollReport
+
+T = TypeVar("T")
+
+
+class _ServerThread:
+    """The fake Esplora on its own event loop, so its work does not count as the watcher's."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+        self.fake = EsploraFake()
+
+    def run(self, coro: Coroutine[Any, Any, T]) -> T:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result()
+
+    def stop(self) -> None:
+        self.run(self.fake.stop())
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(5)
+
+
+async def _poll(watcher: BitcoinWatcher, fake: EsploraFake, label: str) -> tuple[PollReport, int, float]:
+    before = fake.total_requests()
+    start = time.perf_counter()
+    report = await watcher.poll()
+    took = time.perf_counter() - start
+    served = fake.total_requests() - before
+    print(f"{label:<34} requests {served:>6}  (watcher counted {report.requests:>6})  wall {took:7.2f}s  "
+          f"new {report.new:>5}  confirmed {report.confirmed:>5}  errors {len(report.errors)}")
+    return report, served, took
+
+
+async def _bench(addresses: int, db_url: str | None, concurrency: int) -> int:
+    server = _ServerThread()
+    fake = server.fake
+    url = server.run(fake.start())
+    tmp = tempfile.TemporaryDirectory()
+    db = await Database.open(db_url or f"sqlite+aiosqlite:///{Path(tmp.name) / 'bench.db'}")
+    watcher = BitcoinWatcher(
+        BitcoinChainConfig(name="bitcoin", esplora_urls=(url,), requests_per_second=1_000_000.0, concurrency=concurrency),
+        db,
+    )
+    status = 0
+    try:
+        wallets = [fake_address(100_000 + i) for i in range(addresses)]
+        donor = fake_address(7)
+        async with db.session() as s:
+            for a in wallets:
+                await upsert_wallet(s, "bitcoin", a)
+        # History: two old donations per address, buried deeper than the re-check window.
+        for round_ in range(2):
+            for a in wallets:
+                fake.add_tx(make_tx([(donor, 20_000)], [(a, 10_000 + round_), (donor, 9_000)]))
+            fake.mine()
+        for _ in range(12):
+            fake.mine([])
+        print(f"{addresses} watched addresses, 2 old donations each; concurrency {concurrency}; ledger {db.dialect}")
+        await _poll(watcher, fake, "first sync")
+        _, steady, steady_time = await _poll(watcher, fake, "steady (nothing new)")
+        # 1% of the addresses receive a donation in the mempool, then it is mined.
+        lucky = wallets[:: max(1, addresses // max(1, addresses // 100))][: max(1, addresses // 100)]
+        for a in lucky:
+            fake.add_tx(make_tx([(donor, 70_000)], [(a, 50_000), (donor, 9_000)]))
+        _, mempool_poll, mempool_time = await _poll(watcher, fake, "1% new in the mempool")
+        fake.mine()
+        _, mined_poll, mined_time = await _poll(watcher, fake, "1% of them mined")
+        _, steady2, _ = await _poll(watcher, fake, "steady again (1% pending in block)")
+
+        # History pages actually new: one per address with new confirmed transactions.
+        pages_new = len(lucky)
+        bound = 1.05 * addresses
+        print()
+        print(f"steady poll: {steady} requests for {addresses} addresses = {steady / addresses:.3f} per address "
+              f"(target exactly 1.000); wall {steady_time:.2f}s = {1000 * steady_time / addresses:.2f} ms per address")
+        print(f"1% new (mempool): {mempool_poll} requests; target <= {bound:.0f}; ratio to addresses {mempool_poll / addresses:.3f}; "
+              f"wall {mempool_time:.2f}s")
+        print(f"1% new (mined):   {mined_poll} requests; target <= {bound:.0f} + {pages_new} new pages = {bound + pages_new:.0f}; "
+              f"ratio {mined_poll / addresses:.3f}; wall {mined_time:.2f}s")
+        print(f"steady with {len(lucky)} donations pending in a block: {steady2} requests "
+              f"(addresses + tip + block hash re-checks)")
+        if steady != addresses:
+            print("FAIL: the steady poll is not exactly one request per address")
+            status = 1
+        if mempool_poll > bound or mined_poll > bound + pages_new:
+            print("FAIL: a 1% poll is over its request budget")
+            status = 1
+    finally:
+        await watcher.close()
+        await db.close()
+        server.stop()
+        tmp.cleanup()
+    return status
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="bench_bitcoin")
+    parser.add_argument("--addresses", type=int, default=1_000)
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--db", default=None, help="ledger URL (default: a temporary SQLite file)")
+    args = parser.parse_args(argv)
+    return asyncio.run(_bench(args.addresses, args.db, args.concurrency))

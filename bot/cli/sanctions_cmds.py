@@ -1,0 +1,146 @@
+"""`donation-watch sanctions update|status|check`: the lists in force, updating them, and checking one address."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from bot.app import open_database
+from bot.cli import AppContext, pass_app, run_async
+from ledger.types import utcnow
+from screening.errors import InvalidScreeningAddress
+from screening.index import ListVersionInfo, Match
+from screening.normalize import validate_query
+from screening.screener import Screener
+from screening.status import SourceStatus, list_status
+from screening.update import UpdateResult, update_all
+
+from bot.screening_wiring import lists_config
+
+
+def _when(info: ListVersionInfo) -> str:
+    return info.published.isoformat() if info.published else "unknown date"
+
+
+@click.group("sanctions")
+def sanctions() -> None:
+    """Sanctions lists: update them, see which are in force, check an address."""
+
+
+@sanctions.command("update")
+@click.option("--file", "file", type=click.Path(dir_okay=False, path_type=Path), help="Load this SDN_ADVANCED.XML (or .xml.bz2) instead of downloading it.")
+@pass_app
+def update(app: AppContext, file: Path | None) -> None:
+    """Fetch OFAC's list (conditional GET) and reload the configured lists; a failure keeps the last good version."""
+    settings = app.settings
+
+    async def _go() -> list[UpdateResult]:
+        db = await open_database(settings)
+        try:
+            # First start: the bundled snapshot goes in force, so a failed download still leaves a list.
+            await Screener(db).ensure_lists()
+            return await update_all(db, lists_config(settings), ofac_file=file)
+        finally:
+            await db.close()
+
+    results = run_async(_go)
+    for r in results:
+        if r.failed:
+            click.echo(f"{r.source}: update FAILED: {r.reason}")
+            continue
+        assert r.in_force is not None
+        line = f"{r.source}: {r.outcome}; in force: {_when(r.in_force)}, {r.in_force.count} addresses, sha256 {r.in_force.sha256[:12]}"
+        if r.report is not None and not r.report.unchanged:
+            rep = r.report
+            line += f"; +{len(rep.added)} -{len(rep.removed)} addresses, {rep.new_hits} new hits on past senders, {rep.delisted_hits} hits delisted"
+        if r.skipped:
+            line += f"; {len(r.skipped)} values skipped (see the log)"
+        click.echo(line)
+    if any(r.failed for r in results):
+        sys.exit(1)
+
+
+def _status_line(st: SourceStatus) -> list[str]:
+    now = utcnow()
+    lines = [st.source]
+    if st.in_force is None:
+        lines.append("  in force: nothing (no good version loaded yet)")
+    else:
+        v = st.in_force
+        age = st.age_days(now)
+        lines.append(f"  in force: {v.origin}, published {_when(v)}" + (f" ({age} days ago)" if age is not None else ""))
+        lines.append(f"  addresses: {v.count}, sha256 {v.sha256}, loaded {v.loaded_at:%Y-%m-%d %H:%M} UTC" if v.loaded_at else f"  addresses: {v.count}")
+    lines.append(f"  hits: {st.active_hits} active, {st.delisted_hits} delisted")
+    if st.checked_at:
+        lines.append(f"  last successful check: {st.checked_at:%Y-%m-%d %H:%M} UTC")
+    if st.last_error:
+        lines.append(f"  last update FAILED at {st.failed_at:%Y-%m-%d %H:%M} UTC: {st.last_error}")
+    return lines
+
+
+@sanctions.command("status")
+@pass_app
+def status(app: AppContext) -> None:
+    """Show each list source: the version in force, its date, size and age, and the last failure."""
+
+    async def _go() -> list[SourceStatus]:
+        db = await open_database(app.settings)
+        try:
+            await Screener(db).ensure_lists()
+            async with db.session() as s:
+                return await list_status(s)
+        finally:
+            await db.close()
+
+    for st in run_async(_go):
+        for line in _status_line(st):
+            click.echo(line)
+
+
+def _match_line(m: Match) -> str:
+    e = m.entry
+    parts = [f"LISTED on {m.list.source} of {_when(m.list)} (sha256 {m.list.sha256[:12]}, {m.list.origin})"]
+    parts.append(f"as {e.address}" + (f" ({e.asset})" if e.asset else ""))
+    if e.party:
+        parts.append(f"party: {e.party}" + (f" [{e.party_ref}]" if e.party_ref else ""))
+    if e.programmes:
+        parts.append("programme: " + ", ".join(e.programmes))
+    if e.listed_on:
+        parts.append(f"listed on {e.listed_on.isoformat()}")
+    return "; ".join(parts)
+
+
+@sanctions.command("check")
+@click.argument("address")
+@pass_app
+def check(app: AppContext, address: str) -> None:
+    """Say whether ADDRESS is on a list in force (exit 0 either way; 2 if it is no address)."""
+    try:
+        validate_query(address)
+    except InvalidScreeningAddress as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+
+    async def _go() -> tuple[tuple[Match, ...], list[ListVersionInfo]]:
+        db = await open_database(app.settings)
+        try:
+            screener = Screener(db)
+            await screener.ensure_lists()
+            matches = await screener.check(address)
+            return matches, list(screener.index.lists.values())
+        finally:
+            await db.close()
+
+    matches, lists = run_async(_go)
+    if matches:
+        for m in matches:
+            click.echo(f"{address.strip()}: {_match_line(m)}")
+        return
+    names = ", ".join(f"{v.source} of {_when(v)} (sha256 {v.sha256[:12]}, {v.origin})" for v in lists)
+    click.echo(f"{address.strip()}: not listed in {names or 'any list (none in force)'}")
+
+
+def register(group: click.Group) -> None:
+    group.add_command(sanctions)

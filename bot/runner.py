@@ -1,0 +1,105 @@
+"""Running the watchers: one poll of each, or on a schedule, with failures contained per watcher."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from ledger.database import Database
+from ledger.models import EventKind
+from ledger.writes import record_event
+from watchers.base import PollReport, Watcher
+
+log = logging.getLogger(__name__)
+
+AfterPoll = Callable[[], Awaitable[object]]
+
+
+@dataclass
+class WatcherHealth:
+    """A watcher's recent record: consecutive failures, and when it may run next."""
+
+    failures: int = 0
+    skip: int = 0
+    last_error: str = ""
+    reports: list[PollReport] = field(default_factory=list)
+
+
+async def poll_once(
+    watcher: Watcher, db: Database, health: WatcherHealth, *, after: Sequence[AfterPoll] = ()
+) -> PollReport:
+    """Poll one watcher; an exception becomes a failed report, recorded as an event when it starts and ends."""
+    try:
+        report = await watcher.poll()
+    except Exception as exc:  # noqa: BLE001 - a watcher's failure must never stop the others
+        log.warning("watcher failed chain=%s error=%s", watcher.chain, exc, exc_info=log.isEnabledFor(logging.DEBUG))
+        report = PollReport(chain=watcher.chain, errors=[f"{type(exc).__name__}: {exc}"])
+    if report.ok:
+        if health.failures:
+            async with db.session() as s:
+                await record_event(s, EventKind.WATCHER_RECOVERED, chain=watcher.chain, after_failures=health.failures)
+        health.failures = 0
+        health.skip = 0
+    else:
+        health.failures += 1
+        health.last_error = "; ".join(report.errors)[:500]
+        # Back off: skip 1, 2, 4 ... up to 32 scheduled runs after consecutive failures.
+        health.skip = min(2 ** (health.failures - 1), 32)
+        if health.failures == 1:
+            async with db.session() as s:
+                await record_event(s, EventKind.WATCHER_FAILED, chain=watcher.chain, error=health.last_error)
+    for hook in after:
+        try:
+            await hook()
+        except Exception as exc:  # noqa: BLE001
+            log.warning("after-poll step failed chain=%s error=%s", watcher.chain, exc)
+    health.reports = [report]
+    return report
+
+
+class Runner:
+    """Schedules each watcher at its own interval, plus periodic jobs (notifier, list updates)."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.scheduler = AsyncIOScheduler(timezone="UTC")
+        self.health: dict[str, WatcherHealth] = {}
+
+    def add_watcher(self, watcher: Watcher, seconds: float, *, after: Sequence[AfterPoll] = ()) -> None:
+        health = self.health.setdefault(watcher.chain, WatcherHealth())
+
+        async def job() -> None:
+            if health.skip:
+                health.skip -= 1
+                return
+            await poll_once(watcher, self.db, health, after=after)
+
+        self.scheduler.add_job(job, "interval", seconds=seconds, id=f"watch:{watcher.chain}",
+                               max_instances=1, coalesce=True, next_run_time=_now())
+
+    def add_job(self, name: str, fn: Callable[[], Awaitable[object]], seconds: float, *, start_now: bool = True) -> None:
+        async def job() -> None:
+            try:
+                await fn()
+            except Exception as exc:  # noqa: BLE001
+                log.warning("job failed job=%s error=%s", name, exc)
+
+        self.scheduler.add_job(job, "interval", seconds=seconds, id=name, max_instances=1, coalesce=True,
+                               next_run_time=_now() if start_now else None)
+
+    async def run_forever(self) -> None:
+        self.scheduler.start()
+        try:
+            await asyncio.Event().wait()
+        finally:
+            self.scheduler.shutdown(wait=False)
+
+
+def _now():  # type: ignore[no-untyped-def]
+    from datetime import datetime, timezone
+
+    return datetime.now(timezone.utc)

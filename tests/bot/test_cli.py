@@ -1,0 +1,115 @@
+"""The command line: each command's output, and operator errors as one line with exit status 2."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def config(tmp_path: Path, db_url: str | None = None, extra: str = "") -> Path:
+    url = db_url or f"sqlite+aiosqlite:///{tmp_path / 'dw.db'}"
+    text = f"""
+[database]
+url = "{url}"
+
+[chains.bitcoin]
+kind = "bitcoin"
+esplora_urls = ["http://127.0.0.1:9/api"]
+
+[chains.ethereum]
+kind = "evm"
+chain_id = 1
+rpc_urls = ["http://127.0.0.1:9"]
+
+[[wallets]]
+chain = "ethereum"
+address = "0x165CD37b4C644C2921454429E7F9358d18A45e14"
+label = "Ukraine"
+{extra}
+"""
+    path = tmp_path / "dw.toml"
+    path.write_text(text)
+    return path
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    with pytest.raises(SystemExit) as info:
+        main(list(argv))
+    out, err = capsys.readouterr()
+    return int(info.value.code or 0), out, err
+
+
+class TestCheckConfig:
+    def test_good_file_lists_what_it_watches(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        """check-config prints OK, the chains, the wallets and that the database is reachable."""
+        code, out, _ = run(capsys, "check-config", str(config(tmp_path)))
+        assert code == 0
+        assert "OK" in out and "wallet ethereum 0x165CD37b4C644C2921454429E7F9358d18A45e14 Ukraine" in out
+        assert "(reachable)" in out and "no token, console output" in out
+
+    def test_bad_address_is_one_line_and_exit_2(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        """A bad address exits 2 with one line naming file, key and value."""
+        path = config(tmp_path, extra='[[wallets]]\nchain = "ethereum"\naddress = "0x12"\n')
+        code, out, err = run(capsys, "check-config", str(path))
+        assert code == 2 and out == ""
+        assert err == f'error: {path}: wallets[1].address: "0x12" is not an Ethereum address (0x + 40 hex digits)\n'
+
+    def test_unreachable_database_is_its_own_message(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        """A database that cannot be reached is named (password hidden) with the reason, exit 2."""
+        path = config(tmp_path, db_url="postgresql+asyncpg://postgres@127.0.0.1:9/nowhere")
+        code, _, err = run(capsys, "check-config", str(path))
+        assert code == 2
+        assert err.startswith("error: database postgresql+asyncpg://postgres@127.0.0.1:9/nowhere: cannot connect (")
+        assert err.count("\n") == 1
+
+    def test_no_traceback_from_the_real_command(self, tmp_path: Path) -> None:
+        """The installed entry point prints no traceback for a missing file."""
+        proc = subprocess.run(
+            [sys.executable, "-m", "bot", "check-config", str(tmp_path / "missing.toml")],
+            capture_output=True, text=True, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=60,
+        )
+        assert proc.returncode == 2
+        assert proc.stderr.strip().endswith("missing.toml: no such file (copy config/example.toml and edit it)")
+        assert "Traceback" not in proc.stderr
+
+
+class TestWalletsAndTotals:
+    def test_add_list_remove(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        """wallets add validates and canonicalises, list shows it, remove retires it."""
+        path = str(config(tmp_path))
+        code, out, _ = run(capsys, "--config", path, "wallets", "add", "bitcoin", "BC1QAR0SRRR7XFKVY5L643LYDNW9RE59GTZZWF5MDQ", "--label", "Fund")
+        assert code == 0 and out.strip() == "added: bitcoin bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq"
+        code, out, _ = run(capsys, "--config", path, "wallets", "list")
+        assert "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq" in out and "0x165CD37b4C644C2921454429E7F9358d18A45e14" in out
+        code, out, _ = run(capsys, "--config", path, "wallets", "remove", "bitcoin", "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq")
+        assert code == 0 and out.startswith("retired:")
+        _, out, _ = run(capsys, "--config", path, "wallets", "list")
+        assert "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq" not in out
+
+    def test_add_invalid_address_says_why(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        """wallets add with a bad address exits 2 and names the address and the expected form."""
+        code, _, err = run(capsys, "--config", str(config(tmp_path)), "wallets", "add", "ethereum", "0x12")
+        assert code == 2 and 'ADDRESS: "0x12" is not an Ethereum address (0x + 40 hex digits)' in err
+
+    def test_remove_a_wallet_of_the_file_is_refused(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        """Removing a wallet the config file lists says to remove it from the file as well."""
+        code, _, err = run(capsys, "--config", str(config(tmp_path)), "wallets", "remove", "ethereum", "0x165cd37b4c644c2921454429e7f9358d18a45e14")
+        assert code == 2 and "is listed in the file" in err
+
+    def test_totals_with_no_donations(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        """totals on an empty ledger says so."""
+        code, out, _ = run(capsys, "--config", str(config(tmp_path)), "totals")
+        assert code == 0 and out.strip() == "no donations recorded yet"
+
+    def test_db_upgrade_reports_the_revision(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        """db upgrade migrates and prints the revision reached."""
+        code, out, _ = run(capsys, "--config", str(config(tmp_path)), "db", "upgrade")
+        assert code == 0 and "is at revision" in out

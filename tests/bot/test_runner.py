@@ -1,0 +1,101 @@
+"""Running watchers: a failing watcher is contained, recorded once, and its recovery noted; events print."""
+
+from __future__ import annotations
+
+import io
+
+from sqlalchemy import select
+
+from bot.console import ConsoleNotifier
+from bot.runner import WatcherHealth, poll_once
+from ledger.database import Database
+from ledger.models import Event, EventKind
+from ledger.wallets import upsert_wallet
+from ledger.writes import TransferIn, record_transfers
+from watchers.base import PollReport
+from watchers.errors import SourceUnavailable
+
+SENDER = "0x8589427373D6D84E98730D7795D8f6f8731FDA16"
+
+
+class ScriptedWatcher:
+    """A watcher whose polls follow a script: 'fail' raises, 'store' writes one transfer."""
+
+    chain = "ethereum"
+
+    def __init__(self, db: Database, wallet_id: int, script: list[str]) -> None:
+        self.db, self.wallet_id, self.script, self.n = db, wallet_id, script, 0
+
+    async def poll(self) -> PollReport:
+        step = self.script.pop(0)
+        if step == "fail":
+            raise SourceUnavailable("http://node", 503, "busy")
+        self.n += 1
+        async with self.db.session() as s:
+            res = await record_transfers(s, [TransferIn(
+                chain="ethereum", txid=f"0x{self.n:064x}", position=-1, wallet_id=self.wallet_id, asset="ETH",
+                decimals=18, amount=15 * 10**17, senders=(SENDER,), block_height=10, block_hash="0x01")])
+        return PollReport(chain=self.chain, new=len(res.inserted))
+
+    async def close(self) -> None:
+        pass
+
+
+async def _wallet(db: Database) -> int:
+    async with db.session() as s:
+        w, _ = await upsert_wallet(s, "ethereum", "0x165CD37b4C644C2921454429E7F9358d18A45e14", label="Ukraine")
+        assert w.id is not None
+        return w.id
+
+
+async def _kinds(db: Database) -> list[str]:
+    async with db.session() as s:
+        return list((await s.execute(select(Event.kind).order_by(Event.id))).scalars())
+
+
+class TestPollOnce:
+    async def test_failure_is_contained_and_recorded_once(self, db: Database) -> None:
+        """Two failing polls give failed reports, one watcher.failed event, and a back-off."""
+        watcher = ScriptedWatcher(db, await _wallet(db), ["fail", "fail"])
+        health = WatcherHealth()
+        first = await poll_once(watcher, db, health)
+        second = await poll_once(watcher, db, health)
+        assert not first.ok and "HTTP 503" in first.errors[0] and not second.ok
+        assert await _kinds(db) == [EventKind.WATCHER_FAILED]
+        assert (health.failures, health.skip) == (2, 2)
+
+    async def test_recovery_is_recorded(self, db: Database) -> None:
+        """A successful poll after failures records watcher.recovered and clears the back-off."""
+        watcher = ScriptedWatcher(db, await _wallet(db), ["fail", "store"])
+        health = WatcherHealth()
+        await poll_once(watcher, db, health)
+        report = await poll_once(watcher, db, health)
+        assert report.ok and report.new == 1 and health.failures == 0
+        assert await _kinds(db) == [EventKind.WATCHER_FAILED, EventKind.TRANSFER_NEW, EventKind.WATCHER_RECOVERED]
+
+    async def test_after_poll_steps_run_even_if_one_fails(self, db: Database) -> None:
+        """Every after-poll step runs; one raising does not stop the next."""
+        ran: list[str] = []
+
+        async def bad() -> None:
+            ran.append("bad")
+            raise RuntimeError("boom")
+
+        async def good() -> None:
+            ran.append("good")
+
+        await poll_once(ScriptedWatcher(db, await _wallet(db), ["store"]), db, WatcherHealth(), after=[bad, good])
+        assert ran == ["bad", "good"]
+
+
+class TestConsoleNotifier:
+    async def test_prints_new_donation_once(self, db: Database) -> None:
+        """A stored donation prints one readable line with amount, wallet label and sender, once."""
+        out = io.StringIO()
+        notifier = ConsoleNotifier(db, out)
+        await notifier.start_from_now()
+        await poll_once(ScriptedWatcher(db, await _wallet(db), ["store"]), db, WatcherHealth())
+        assert await notifier.flush() == 1
+        assert await notifier.flush() == 0
+        line = out.getvalue().strip()
+        assert "new donation: 1.5 ETH to Ukraine from " + SENDER in line and "[ethereum block 10, pending]" in line

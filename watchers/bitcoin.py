@@ -1,0 +1,280 @@
+"""The Bitcoin watcher: donations to watched addresses through Esplora, one cheap request per quiet address.
+
+Each poll, per active wallet of the chain: ``GET /address/:addr``; when its confirmed and mempool
+transaction counts are what the wallet's cursor remembers (and no stored donation waits in the
+mempool), that one request is the whole poll for it. Otherwise the mempool list is read, then the
+confirmed history newest first, page by page, only until a transaction already seen; the
+address's transfers and its cursor are committed in one transaction. One failing address never
+stops the others. Before the addresses, transfers in recent blocks are re-checked against the
+best chain (``watchers.bitcoin_reorg``); after them, pending ones deep enough are confirmed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+from sqlalchemy import select
+
+from ledger.database import Database
+from ledger.models import Transfer, TransferStatus, Wallet, WalletCursor
+from ledger.types import utcnow
+from ledger.wallets import list_wallets
+from ledger.writes import TransferIn, WriteResult, confirm_up_to, record_transfers, set_status
+from watchers.base import PollReport
+from watchers.bitcoin_reorg import recheck_recent_blocks
+from watchers.errors import MalformedResponse, WatcherError
+from watchers.esplora_client import CHAIN_PAGE, MEMPOOL_CAP, AddressStats, EsploraClient
+from watchers.esplora_mapping import TxView, read_tx, to_transfer
+from watchers.retry import RetryPolicy
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class BitcoinChainConfig:
+    """What the Bitcoin watcher is told (the bot converts its settings into this)."""
+
+    name: str
+    esplora_urls: tuple[str, ...]
+    network: str = "mainnet"
+    confirmations: int = 6
+    requests_per_second: float = 2.0
+    timeout_seconds: float = 20.0
+    # Addresses synced at once; the per-source rate limit still bounds the request rate.
+    concurrency: int = 4
+    # Blocks below the tip whose transfers are re-checked against the best chain each poll.
+    reorg_window: int = 10
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+
+
+class _Cursor(NamedTuple):
+    chain_tx_count: int
+    mempool_tx_count: int
+    newest_txid: str | None
+
+
+_NO_CURSOR = _Cursor(0, 0, None)
+
+
+class BitcoinWatcher:
+    """Watches every active wallet of one Bitcoin chain through Esplora."""
+
+    def __init__(self, config: BitcoinChainConfig, db: Database, client: EsploraClient | None = None) -> None:
+        self.config = config
+        self.chain = config.name
+        self.db = db
+        self.client = client or EsploraClient(
+            list(config.esplora_urls),
+            requests_per_second=config.requests_per_second,
+            timeout_seconds=config.timeout_seconds,
+            retry=config.retry,
+        )
+        self._tip: int | None = None  # this poll's tip, fetched at most once, when needed
+        self._tip_lock = asyncio.Lock()
+        self.last_tip: int | None = None  # the last tip seen, kept between polls
+
+    async def close(self) -> None:
+        await self.client.close()
+
+    async def tip(self) -> int:
+        """The best chain's height, asked once per poll and only by a poll that needs it."""
+        async with self._tip_lock:
+            if self._tip is None:
+                self._tip = await self.client.tip_height()
+                self.last_tip = self._tip
+            return self._tip
+
+    async def poll(self) -> PollReport:
+        """Bring every active wallet of this chain up to date; errors are per address, in the report."""
+        report = PollReport(chain=self.chain)
+        before = self.client.requests
+        self._tip = None
+        # Blocks first: a transfer moved or orphaned by a reorg marks its wallet for a re-read,
+        # which the address pass below then does in this same poll.
+        checked = False
+        try:
+            _count(report, await recheck_recent_blocks(self))
+            checked = True
+        except WatcherError as exc:
+            log.warning("bitcoin block re-check failed chain=%s error=%s", self.chain, exc)
+            report.errors.append(f"re-check of recent blocks: {exc}")
+        wallets, cursors, waiting = await self._load()
+        gate = asyncio.Semaphore(max(1, self.config.concurrency))
+
+        async def one(wallet: Wallet) -> None:
+            assert wallet.id is not None
+            async with gate:
+                try:
+                    await self._sync_address(wallet, cursors.get(wallet.id, _NO_CURSOR), waiting.get(wallet.id, {}), report)
+                except WatcherError as exc:
+                    log.warning("bitcoin address sync failed chain=%s wallet=%s error=%s", self.chain, wallet.address, exc)
+                    report.errors.append(f"{wallet.address}: {exc}")
+                except Exception as exc:  # noqa: BLE001 - one address's surprise must not stop the others
+                    log.exception("bitcoin address sync crashed chain=%s wallet=%s", self.chain, wallet.address)
+                    report.errors.append(f"{wallet.address}: {type(exc).__name__}: {exc}")
+
+        await asyncio.gather(*(one(w) for w in wallets))
+        if checked and self._tip is not None:
+            # Every pending transfer's block was checked this poll (or just read), so depth is safe to apply.
+            async with self.db.session() as s:
+                _count(report, await confirm_up_to(s, self.chain, self._tip - self.config.confirmations + 1))
+        report.requests = self.client.requests - before
+        report.height = self._tip
+        return report
+
+    async def _load(self) -> tuple[list[Wallet], dict[int, _Cursor], dict[int, dict[str, int]]]:
+        """Wallets, their cursors, and their donations still waiting in the mempool (txid -> transfer id)."""
+        async with self.db.session() as s:
+            wallets = list(await list_wallets(s, chain=self.chain))
+            ids = [w.id for w in wallets]
+            cursors: dict[int, _Cursor] = {}
+            waiting: dict[int, dict[str, int]] = {}
+            if ids:
+                for c in (await s.execute(select(WalletCursor).where(WalletCursor.wallet_id.in_(ids)))).scalars():
+                    cursors[c.wallet_id] = _Cursor(c.chain_tx_count, c.mempool_tx_count, c.newest_txid)
+                rows = await s.execute(
+                    select(Transfer.wallet_id, Transfer.txid, Transfer.id).where(
+                        Transfer.chain == self.chain,
+                        Transfer.status == TransferStatus.PENDING,
+                        Transfer.block_height.is_(None),
+                    )
+                )
+                for wallet_id, txid, tid in rows:
+                    waiting.setdefault(wallet_id, {})[txid] = tid
+        return wallets, cursors, waiting
+
+    async def _sync_address(self, wallet: Wallet, cursor: _Cursor, waiting: dict[str, int], report: PollReport) -> None:
+        assert wallet.id is not None
+        address = wallet.address
+        stats = await self.client.address_stats(address)
+        counts_same = (stats.chain_tx_count, stats.mempool_tx_count) == (cursor.chain_tx_count, cursor.mempool_tx_count)
+        if counts_same and not waiting:
+            return
+        # The mempool first, then the chain (electrs' own order): a transaction confirmed between
+        # the two reads is then in at least one of them.
+        mempool: list[TxView] = []
+        if stats.mempool_tx_count > 0:
+            raw = await self.client.mempool_txs(address)
+            mempool = [read_tx(self.client.source, tx, address) for tx in raw]
+        mempool_complete = stats.mempool_tx_count < MEMPOOL_CAP and len(mempool) < MEMPOOL_CAP
+        confirmed: list[TxView] = []
+        newest = cursor.newest_txid
+        if stats.chain_tx_count != cursor.chain_tx_count:
+            confirmed, newest = await self._new_confirmed(wallet, cursor, stats)
+
+        views: dict[str, TxView] = {v.txid: v for v in mempool}
+        views.update({v.txid: v for v in confirmed})  # a confirmed sighting wins
+        items: list[TransferIn] = []
+        for view in views.values():
+            tip = await self.tip() if view.status.confirmed and view.position is not None else None
+            item = to_transfer(view, chain=self.chain, wallet_id=wallet.id, tip=tip, confirmations=self.config.confirmations)
+            if item is not None:
+                items.append(item)
+        orphans: list[int] = []
+        for txid, tid in waiting.items():
+            if txid in views or not mempool_complete:
+                continue
+            # Gone from the address's mempool list and not in new blocks: replaced, dropped, or
+            # confirmed in a block whose history page we did not need. Ask for the transaction itself.
+            tx = await self.client.tx(txid)
+            if tx is None:
+                orphans.append(tid)
+                continue
+            view = read_tx(self.client.source, tx, address)
+            tip = await self.tip() if view.status.confirmed else None
+            item = to_transfer(view, chain=self.chain, wallet_id=wallet.id, tip=tip, confirmations=self.config.confirmations)
+            if item is not None:
+                items.append(item)
+        async with self.db.session() as s:
+            result = await record_transfers(s, items)
+            if orphans:
+                _merge(result, await set_status(s, orphans, TransferStatus.ORPHANED))
+            row = await s.get(WalletCursor, wallet.id)
+            if row is None:
+                row = WalletCursor(wallet_id=wallet.id)
+                s.add(row)
+            row.chain_tx_count = stats.chain_tx_count
+            row.mempool_tx_count = stats.mempool_tx_count
+            row.newest_txid = newest
+            row.updated_at = utcnow()
+        _count(report, result)
+
+    async def _new_confirmed(self, wallet: Wallet, cursor: _Cursor, stats: AddressStats) -> tuple[list[TxView], str | None]:
+        """Confirmed transactions newer than the last one seen, newest first, and the newest txid.
+
+        Pages are read only until the cursor's newest transaction, a stored transfer's transaction,
+        or a block below the wallet's start height. A history that ends early ([] for a page
+        anchor a reorg removed, fewer transactions than the address's count) is an error for
+        this poll, never "nothing new".
+        """
+        assert wallet.id is not None
+        address = wallet.address
+        anchor = cursor.newest_txid
+        stored: set[str] | None = None
+        new: list[TxView] = []
+        newest: str | None = None
+        seen = 0
+        last_seen: str | None = None
+        while True:
+            page = await self.client.chain_txs(address, last_seen)
+            views = [read_tx(self.client.source, tx, address) for tx in page]
+            if newest is None and views:
+                newest = views[0].txid
+            for view in views:
+                if view.txid == anchor or (stored is not None and view.txid in stored):
+                    return new, newest
+                if not view.status.confirmed:
+                    raise MalformedResponse(self.client.source, f"/address/{address}/txs/chain: tx {view.txid} is not confirmed")
+                if wallet.start_height is not None and (view.status.block_height or 0) < wallet.start_height:
+                    return new, newest
+                new.append(view)
+            seen += len(views)
+            if len(page) < CHAIN_PAGE:
+                if seen < stats.chain_tx_count:
+                    raise MalformedResponse(
+                        self.client.source,
+                        f"/address/{address}/txs/chain ended after {seen} of {stats.chain_tx_count} transactions "
+                        "(a reorg while paging?); will read it again next poll",
+                    )
+                return new, newest or cursor.newest_txid
+            if stored is None and anchor is not None:
+                # The anchor was not on the first page: stop at any transaction already stored too.
+                stored = await self._stored_txids(wallet.id)
+                for i, view in enumerate(new):
+                    if view.txid in stored:
+                        return new[:i], newest
+            last_seen = page[-1]["txid"]
+
+    async def _stored_txids(self, wallet_id: int) -> set[str]:
+        """Transactions of the wallet stored in blocks too deep to be reorged: safe places to stop paging."""
+        if self.last_tip is None:
+            return set()
+        deep = self.last_tip - self.config.reorg_window
+        async with self.db.session() as s:
+            rows = await s.execute(
+                select(Transfer.txid).where(
+                    Transfer.chain == self.chain,
+                    Transfer.wallet_id == wallet_id,
+                    Transfer.block_height.is_not(None),
+                    Transfer.block_height < deep,
+                )
+            )
+            return set(rows.scalars())
+
+
+def _merge(into: WriteResult, other: WriteResult) -> None:
+    into.inserted += other.inserted
+    into.confirmed += other.confirmed
+    into.orphaned += other.orphaned
+    into.reincluded += other.reincluded
+    into.moved += other.moved
+    into.unchanged += other.unchanged
+
+
+def _count(report: PollReport, result: WriteResult) -> None:
+    report.new += len(result.inserted)
+    report.confirmed += len(result.confirmed)
+    report.orphaned += len(result.orphaned)

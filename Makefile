@@ -36,7 +36,13 @@ postgres:
 	  fi; \
 	fi
 
-TEST_TOOLS := $(TEST_STAMP)
+# anvil (Foundry's local Ethereum node) for the Ethereum watcher's tests and benchmark, pinned in
+# package-lock.json and installed into node_modules/.
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+TEST_TOOLS := $(TEST_STAMP) node_modules/.installed
 
 run: $(RUN_STAMP)
 	$(BIN)/donation-watch --config $(CONFIG) run

@@ -168,3 +168,4 @@ class Event(SQLModel, table=True):
     detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
 from ledger import screening_tables  # noqa: E402,F401
+from ledger import ethereum_tables  # noqa: E402,F401

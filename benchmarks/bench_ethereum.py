@@ -1,0 +1,208 @@
+"""Ethereum watcher backfill on anvil: our cost over the bare fetch cost, and RPC requests per block.
+
+Builds 2,000 blocks of ~50 transactions each (a few of them, native and ERC-20, to 1,000 watched
+addresses), then times (a) a baseline that only fetches the same blocks and logs with the same
+batching and (b) our backfill into a fresh SQLite ledger, each twice, best run counted.
+Targets: ratio (b)/(a) <= 1.25; HTTP requests per block <= 2 (backfill, and live polling).
+
+    python -m benchmarks ethereum [-- --blocks 2000 --txs 50 --wallets 1000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from eth_abi import encode
+from eth_utils import function_signature_to_4byte_selector, to_checksum_address
+
+from ledger.database import Database
+from ledger.models import Wallet
+from tests.fakes.anvil import Anvil
+from watchers.block_scan import next_range
+from watchers.ethereum import EvmWatcher
+from watchers.evm_mapping import TokenSpec
+from watchers.evm_rpc import RpcClient
+from watchers.evm_source import EvmChainConfig, EvmSource
+
+TOKEN = json.loads((Path(__file__).parents[1] / "tests/watchers/ethereum/contracts/TestToken.json").read_text())
+NATIVE_DONATIONS_PER_BLOCK = 3
+TOKEN_DONATIONS_PER_BLOCK = 2
+
+
+def _post(url: str, payload: Any) -> Any:
+    req = urllib.request.Request(url, json.dumps(payload).encode(), {"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=120) as resp:
+        return json.loads(resp.read())
+
+
+def _rpc(url: str, method: str, *params: Any) -> Any:
+    answer = _post(url, {"jsonrpc": "2.0", "id": 1, "method": method, "params": list(params)})
+    if "error" in answer:
+        raise RuntimeError(f"{method}: {answer['error']}")
+    return answer["result"]
+
+
+def _send_batch(url: str, txs: list[dict[str, Any]]) -> None:
+    answers = _post(url, [{"jsonrpc": "2.0", "id": i, "method": "eth_sendTransaction", "params": [tx]} for i, tx in enumerate(txs)])
+    errors = [a["error"] for a in answers if "error" in a]
+    if errors:
+        raise RuntimeError(f"eth_sendTransaction: {errors[0]}")
+
+
+def _call(signature: str, types: list[str], args: list[Any]) -> str:
+    return "0x" + (function_signature_to_4byte_selector(signature) + encode(types, args)).hex()
+
+
+def _wait_mined(url: str, txid: str) -> dict[str, Any]:
+    for _ in range(2000):
+        receipt = _rpc(url, "eth_getTransactionReceipt", txid)
+        if receipt:
+            return receipt  # type: ignore[no-any-return]
+        time.sleep(0.005)
+    raise TimeoutError(txid)
+
+
+def build_chain(url: str, blocks: int, txs_per_block: int, wallets: list[str]) -> tuple[str, int, int]:
+    """Mine the benchmark chain; returns the token address, its first block and the donations made."""
+    accounts = [to_checksum_address(a) for a in _rpc(url, "eth_accounts")]
+    deployer = accounts[0]
+    args = encode(["string", "string", "uint8"], ["Bench USD", "BUSD", 6]).hex()
+    txid = _rpc(url, "eth_sendTransaction", {"from": deployer, "data": TOKEN["bytecode"] + args})
+    token = to_checksum_address(_wait_mined(url, txid)["contractAddress"])
+    senders = accounts[1 : txs_per_block + 1]
+    if len(senders) < txs_per_block:
+        raise SystemExit(f"anvil has {len(accounts)} accounts; need {txs_per_block + 1}")
+    last = ""
+    for sender in senders:
+        last = _rpc(url, "eth_sendTransaction", {"from": deployer, "to": token, "data": _call("mint(address,uint256)", ["address", "uint256"], [sender, 10**15])})
+    _wait_mined(url, last)
+    _rpc(url, "evm_setAutomine", False)
+    first = int(_rpc(url, "eth_blockNumber"), 16) + 1
+    others = [to_checksum_address(f"0x{0xE0_0000 + i:040x}") for i in range(500)]
+    donations = 0
+    for b in range(blocks):
+        txs: list[dict[str, Any]] = []
+        for i, sender in enumerate(senders):
+            n = b * txs_per_block + i
+            if i < NATIVE_DONATIONS_PER_BLOCK:
+                txs.append({"from": sender, "to": wallets[n % len(wallets)], "value": hex(1 + n), "gas": hex(21_000)})
+            elif i < NATIVE_DONATIONS_PER_BLOCK + TOKEN_DONATIONS_PER_BLOCK:
+                data = _call("transfer(address,uint256)", ["address", "uint256"], [wallets[(n * 7) % len(wallets)], 1 + n])
+                txs.append({"from": sender, "to": token, "data": data, "gas": hex(60_000)})
+            else:
+                txs.append({"from": sender, "to": others[n % len(others)], "value": hex(1 + n), "gas": hex(21_000)})
+        donations += NATIVE_DONATIONS_PER_BLOCK + TOKEN_DONATIONS_PER_BLOCK
+        _send_batch(url, txs)
+        _rpc(url, "anvil_mine", "0x1")
+    return token, first, donations
+
+
+def _config(url: str, token: str) -> EvmChainConfig:
+    return EvmChainConfig(
+        name="ethereum", chain_id=31337, rpc_urls=(url,), tokens=(TokenSpec("BUSD", token, 6),), confirmations=12, blocks_per_range=50
+    )
+
+
+async def baseline(url: str, token: str, wallets: list[str], first: int, last: int) -> tuple[float, int, int]:
+    """Fetch every block and the token logs with the watcher's batching, and nothing else."""
+    config = _config(url, token)
+    rpc = RpcClient(config.rpc_urls)
+    source = EvmSource(config, rpc)
+    watched = {w.lower(): i for i, w in enumerate(wallets, 1)}
+    started = time.perf_counter()
+    synced = first - 1
+    while (rng := next_range(last, synced, config.blocks_per_range)) is not None:
+        await source.fetch(rng[0], rng[1], watched)
+        synced = rng[1]
+    elapsed = time.perf_counter() - started
+    await rpc.close()
+    return elapsed, rpc.stats.http_requests, rpc.stats.calls
+
+
+async def ours(url: str, token: str, wallets: list[str], first: int, last: int, workdir: Path, run: int) -> tuple[float, int, int, int]:
+    """Our backfill into a fresh SQLite ledger; returns time, HTTP requests, calls and transfers stored."""
+    db = await Database.open(f"sqlite+aiosqlite:///{workdir / f'bench-{run}.db'}")
+    async with db.session() as s:
+        s.add_all(Wallet(chain="ethereum", address=w) for w in wallets)
+    watcher = EvmWatcher(_config(url, token), db)
+    started = time.perf_counter()
+    await watcher.backfill(first, last)
+    elapsed = time.perf_counter() - started
+    from sqlalchemy import func, select
+
+    from ledger.models import Transfer
+
+    async with db.session() as s:
+        stored = (await s.execute(select(func.count()).select_from(Transfer))).scalar_one()
+    stats = watcher.rpc.stats
+    await watcher.close()
+    await db.close()
+    return elapsed, stats.http_requests, stats.calls, stored
+
+
+async def live_follow(url: str, token: str, wallets: list[str], workdir: Path, rounds: int, txs_per_block: int) -> tuple[int, int]:
+    """Poll after each new block (as the running bot does); returns HTTP requests and calls per block."""
+    db = await Database.open(f"sqlite+aiosqlite:///{workdir / 'live.db'}")
+    async with db.session() as s:
+        s.add_all(Wallet(chain="ethereum", address=w) for w in wallets)
+    watcher = EvmWatcher(_config(url, token), db)
+    await watcher.poll()
+    accounts = [to_checksum_address(a) for a in _rpc(url, "eth_accounts")]
+    before = (watcher.rpc.stats.http_requests, watcher.rpc.stats.calls)
+    for r in range(rounds):
+        txs = [{"from": accounts[1], "to": wallets[r], "value": "0x1", "gas": hex(21_000)}]
+        txs += [{"from": a, "to": accounts[0], "value": "0x1", "gas": hex(21_000)} for a in accounts[2:txs_per_block]]
+        _send_batch(url, txs)
+        _rpc(url, "anvil_mine", "0x1")
+        report = await watcher.poll()
+        assert report.ok, report.errors
+    http = watcher.rpc.stats.http_requests - before[0]
+    calls = watcher.rpc.stats.calls - before[1]
+    await watcher.close()
+    await db.close()
+    return http, calls
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="bench_ethereum")
+    parser.add_argument("--blocks", type=int, default=2000)
+    parser.add_argument("--txs", type=int, default=50)
+    parser.add_argument("--wallets", type=int, default=1000)
+    parser.add_argument("--runs", type=int, default=2)
+    args = parser.parse_args(argv)
+    wallets = [to_checksum_address(f"0x{0xD0_0000 + i:040x}") for i in range(args.wallets)]
+    node = Anvil("--accounts", str(args.txs + 2), "--balance", "1000000", "--gas-limit", "100000000")
+    try:
+        started = time.perf_counter()
+        token, first, donations = build_chain(node.url, args.blocks, args.txs, wallets)
+        last = first + args.blocks - 1
+        print(f"setup: {args.blocks} blocks x {args.txs} txs, {args.wallets} watched wallets, {donations} donations, {time.perf_counter() - started:.1f}s")
+        base_times, our_times = [], []
+        with tempfile.TemporaryDirectory() as tmp:
+            for run in range(args.runs):
+                b_time, b_http, b_calls = asyncio.run(baseline(node.url, token, wallets, first, last))
+                o_time, o_http, o_calls, stored = asyncio.run(ours(node.url, token, wallets, first, last, Path(tmp), run))
+                base_times.append(b_time)
+                our_times.append(o_time)
+                print(f"run {run + 1}: baseline {b_time:.2f}s ({b_http} HTTP, {b_calls} calls); ours {o_time:.2f}s ({o_http} HTTP, {o_calls} calls), {stored} transfers stored")
+                if stored != donations:
+                    print(f"FAIL: stored {stored} transfers, expected {donations}")
+                    return 1
+            live_http, live_calls = asyncio.run(live_follow(node.url, token, wallets, Path(tmp), 20, args.txs))
+        best_base, best_ours = min(base_times), min(our_times)
+        ratio = best_ours / best_base
+        print(f"baseline fetch: {args.blocks / best_base:,.0f} blocks/s")
+        print(f"our backfill:   {args.blocks / best_ours:,.0f} blocks/s")
+        print(f"ratio ours/baseline: {ratio:.2f} (target <= 1.25) {'OK' if ratio <= 1.25 else 'OVER'}")
+        print(f"backfill: {o_http / args.blocks:.3f} HTTP requests/block, {o_calls / args.blocks:.2f} JSON-RPC calls/block (target <= 2)")
+        print(f"live polling, one new block per poll: {live_http / 20:.2f} HTTP requests/block, {live_calls / 20:.2f} calls/block")
+        return 0 if ratio <= 1.25 else 1
+    finally:
+        node.stop()

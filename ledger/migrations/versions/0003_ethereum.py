@@ -1,6 +1,6 @@
 """backfill progress of block-scanning watchers
 
-Revision ID: 0002_ethereum
+Revision ID: 0003_ethereum
 Revises: 0002_screening
 """
 from __future__ import annotations
@@ -11,7 +11,7 @@ from alembic import op
 
 import ledger.types
 
-revision = "0002_ethereum"
+revision = "0003_ethereum"
 down_revision = "0002_screening"
 branch_labels = None
 depends_on = None

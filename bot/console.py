@@ -31,6 +31,10 @@ def describe(event: Event, transfer: Transfer | None, wallet: Wallet | None, sen
             party = event.detail.get("party") or "a listed party"
             return f"{when} SANCTIONS HIT: sender {event.detail.get('address')} of {value} to {to} is listed ({party}); tx {transfer.txid}"
         return f"{when} {lead}: {value} to {to} from {frm} [{transfer.chain} {where}, {transfer.status}] tx {transfer.txid}"
+    if event.kind == EventKind.WATCHER_FAILED:
+        return f"{when} the {event.chain} watcher stopped working: {event.detail.get('error')} (it keeps retrying, with back-off)"
+    if event.kind == EventKind.WATCHER_RECOVERED:
+        return f"{when} the {event.chain} watcher works again (after {event.detail.get('after_failures')} failed polls)"
     detail = " ".join(f"{k}={v}" for k, v in sorted(event.detail.items()))
     return f"{when} {event.kind}{' ' + event.chain if event.chain else ''} {detail}".rstrip()
 

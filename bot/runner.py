@@ -13,6 +13,7 @@ from ledger.database import Database
 from ledger.models import EventKind
 from ledger.writes import record_event
 from watchers.base import PollReport, Watcher
+from watchers.errors import WatcherError
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +38,9 @@ async def poll_once(
         report = await watcher.poll()
     except Exception as exc:  # noqa: BLE001 - a watcher's failure must never stop the others
         log.warning("watcher failed chain=%s error=%s", watcher.chain, exc, exc_info=log.isEnabledFor(logging.DEBUG))
-        report = PollReport(chain=watcher.chain, errors=[f"{type(exc).__name__}: {exc}"])
+        # Our own errors say what failed; an unexpected one also names its type.
+        text = str(exc) if isinstance(exc, WatcherError) else f"{type(exc).__name__}: {exc}"
+        report = PollReport(chain=watcher.chain, errors=[text])
     if report.ok:
         if health.failures:
             async with db.session() as s:
@@ -92,11 +95,21 @@ class Runner:
                                next_run_time=_now() if start_now else None)
 
     async def run_forever(self) -> None:
+        """Run until SIGINT or SIGTERM (what Docker and systemd send), then stop the scheduler."""
+        import signal
+
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
         self.scheduler.start()
         try:
-            await asyncio.Event().wait()
+            await stop.wait()
+            log.info("stopping")
         finally:
             self.scheduler.shutdown(wait=False)
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(sig)
 
 
 def _now():  # type: ignore[no-untyped-def]

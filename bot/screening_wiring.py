@@ -41,9 +41,7 @@ async def periodic_jobs(settings: Settings, db: Database) -> list[tuple[str, Cal
     """(name, job, seconds) for the runner: the sanctions list update."""
     async def update() -> None:
         for result in await update_all(db, lists_config(settings)):
-            if result.failed:
-                log.warning("sanctions list update failed source=%s reason=%s", result.source, result.reason)
-            else:
+            if not result.failed:  # failures are logged, and stored for `sanctions status`, by update_all
                 log.info("sanctions list source=%s outcome=%s", result.source, result.outcome)
 
     return [("sanctions:update", update, settings.screening.update_hours * 3600)]

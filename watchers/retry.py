@@ -46,7 +46,7 @@ async def call_with_retry(policy: RetryPolicy, fn: Callable[[], Awaitable[T]], *
         exc = state.outcome.exception() if state.outcome else None
         retry_after = exc.retry_after if isinstance(exc, SourceUnavailable) else None
         delay = policy.delay(state.attempt_number, retry_after)
-        log.info("retrying %s after %s (attempt %d, waiting %.2fs)", what or fn, exc, state.attempt_number, delay)
+        log.debug("retrying %s after %s (attempt %d, waiting %.2fs)", what or fn, exc, state.attempt_number, delay)
         return delay
 
     retrying = AsyncRetrying(

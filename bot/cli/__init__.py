@@ -62,7 +62,7 @@ def cli(ctx: click.Context, config_path: str, verbose: bool) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
-    for noisy in ("aiosqlite", "asyncio", "web3", "urllib3", "alembic.runtime.migration"):
+    for noisy in ("aiosqlite", "asyncio", "web3", "urllib3", "alembic.runtime.migration", "apscheduler"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     ctx.obj = AppContext(config_path)
 

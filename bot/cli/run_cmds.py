@@ -82,10 +82,8 @@ def run(app: AppContext) -> None:
                 await watcher.close()
             await db.close()
 
-    try:
-        run_async(_go)
-    except KeyboardInterrupt:
-        click.echo("stopped")
+    run_async(_go)
+    click.echo("stopped")
 
 
 async def _periodic_jobs(settings: Settings, db):  # type: ignore[no-untyped-def]

@@ -99,3 +99,19 @@ class TestConsoleNotifier:
         assert await notifier.flush() == 0
         line = out.getvalue().strip()
         assert "new donation: 1.5 ETH to Ukraine from " + SENDER in line and "[ethereum block 10, pending]" in line
+
+
+class TestWatcherEventsOnTheConsole:
+    async def test_failure_and_recovery_read_as_sentences(self, db: Database) -> None:
+        """watcher.failed and watcher.recovered print as plain sentences naming the chain."""
+        out = io.StringIO()
+        notifier = ConsoleNotifier(db, out)
+        await notifier.start_from_now()
+        watcher = ScriptedWatcher(db, await _wallet(db), ["fail", "store"])
+        health = WatcherHealth()
+        await poll_once(watcher, db, health)
+        await poll_once(watcher, db, health)
+        await notifier.flush()
+        text = out.getvalue()
+        assert "the ethereum watcher stopped working: http://node: HTTP 503: busy (it keeps retrying, with back-off)" in text
+        assert "the ethereum watcher works again (after 1 failed polls)" in text

@@ -4,31 +4,17 @@ token is not counted."""
 
 from __future__ import annotations
 
-import asyncio
-import os
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.e2e.botproc import ROOT, run_bot
 from tests.fakes.anvil import Anvil, anvil_binary
 from tests.watchers.ethereum.devchain import DevChain
 
-ROOT = Path(__file__).resolve().parents[2]
 OFAC_ETH = ROOT / "tests" / "data" / "sanctions" / "ofac_sdn_2025-11-19" / "sanctioned_addresses_ETH.txt"
 WATCHED = "0x165CD37b4C644C2921454429E7F9358d18A45e14"
-
-
-async def bot(config: Path, *args: str) -> tuple[int, str, str]:
-    """Run `python -m bot --config CONFIG ARGS...` as a separate process; returns (status, stdout, stderr)."""
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "--config", str(config), *args,
-        cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await asyncio.wait_for(proc.communicate(), timeout=120)
-    return proc.returncode or 0, out.decode(), err.decode()
 
 
 @pytest.fixture
@@ -89,12 +75,12 @@ class TestEthereumEndToEnd:
         dev.mine(3)
         config = write_config(tmp_path, dev.url, usdt)
 
-        status, out, err = await bot(config, "poll", "--once")
+        status, out, err = await run_bot(config, "poll", "--once")
         assert status == 0, err + out
         assert "ethereum: 2 new" in out
         assert "new donation: 2.5 ETH to Relief fund (ETH) from " in out
         assert "new donation: 1,250 USDT to Relief fund (ETH) from " in out
         assert out.count("SANCTIONS HIT: sender ") == 2 and "SPAM" not in out
 
-        status, out, _ = await bot(config, "totals")
+        status, out, _ = await run_bot(config, "totals")
         assert status == 0 and "2.5" in out and "1,250" in out and "SPAM" not in out

@@ -4,12 +4,10 @@ on the console, and stops cleanly on SIGTERM."""
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.e2e.botproc import start_bot
 
 
 class TestRun:
@@ -30,11 +28,7 @@ address = "357a3So9CbsNfBBgFYACGvxxS6tMaDoa1P"
 [screening]
 ofac_url = "http://127.0.0.1:9/unreachable"
 """)
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", "--config", str(config), "run", cwd=ROOT,
-            env={**os.environ, "PYTHONPATH": str(ROOT)},
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-        )
+        proc = await start_bot(config, "run")
         assert proc.stdout is not None
         lines: list[str] = []
 

@@ -98,11 +98,15 @@ async def db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Da
         await database.close()
 
 
-def pytest_terminal_summary(terminalreporter, exitstatus, config):  # type: ignore[no-untyped-def]
-    if _pg_skip_reason:
-        bar = "!" * 78
-        terminalreporter.write_line(bar, red=True, bold=True)
-        terminalreporter.write_line(
-            "THE POSTGRESQL HALF OF THE SUITE WAS SKIPPED: " + _pg_skip_reason[0], red=True, bold=True
-        )
-        terminalreporter.write_line(bar, red=True, bold=True)
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """End the run with a loud line when the PostgreSQL half was skipped (after pytest's own summary)."""
+    if not _pg_skip_reason:
+        return
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    bar = "!" * 78
+    lines = [bar, "THE POSTGRESQL HALF OF THE SUITE WAS SKIPPED: " + _pg_skip_reason[0], bar]
+    for line in lines:
+        if reporter is not None:
+            reporter.write_line(line, red=True, bold=True)
+        else:
+            print(line)

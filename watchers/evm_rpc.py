@@ -1,9 +1,15 @@
 """A JSON-RPC client for EVM nodes: batches, failover across URLs, retries, and range-shrinking getLogs.
 
-It speaks JSON-RPC over one aiohttp session directly rather than through web3's provider: the
-watcher needs batches of mixed calls, per-call errors inside a batch, the HTTP status and
-Retry-After of a failed request, and a clear line between "the node is down" (SourceUnavailable,
-retried, then the next URL) and "the node answered nonsense" (MalformedResponse).
+Every request goes through web3's provider API (the chosen stack): one ``AsyncHTTPProvider`` per
+configured URL, called with ``make_request`` / ``make_batch_request``. Those return the raw JSON-RPC
+replies, so the formatting and raising layer of ``AsyncWeb3`` is bypassed on purpose: the watcher
+needs per-call errors inside a batch (a refused getLogs range beside good block fetches), results
+as raw hex (the mapping reads them itself), the HTTP status and Retry-After of a failed request, and
+a clear line between "the node is down" (SourceUnavailable, retried, then the next URL) and "the
+node answered nonsense" (MalformedResponse). The client retries and fails over itself, so web3's
+own retry is switched off, and it hands the providers one aiohttp session of its own, which keeps
+connections alive (web3's default session opens a TCP connection per request) and keeps the body
+of an HTTP error for the message.
 """
 
 from __future__ import annotations
@@ -16,6 +22,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
+from web3.exceptions import Web3TypeError
+from web3.providers.rpc import AsyncHTTPProvider
+from web3.types import RPCEndpoint
 
 from watchers.errors import MalformedResponse, SourceUnavailable, WatcherError
 from watchers.retry import RetryPolicy, call_with_retry
@@ -81,6 +90,47 @@ def _short(url: str) -> str:
     return f"{scheme}://{rest.split('/', 1)[0]}" if rest else url
 
 
+class _Ids:
+    """The JSON-RPC ids the client's providers give out, shared so the client knows which ids a request carries."""
+
+    def __init__(self) -> None:
+        self.next = 0
+
+    def __iter__(self) -> _Ids:
+        return self
+
+    def __next__(self) -> int:
+        value = self.next
+        self.next += 1
+        return value
+
+
+class _KeepErrorBody(aiohttp.ClientResponse):
+    """A response that reads an HTTP error's body before web3's raise_for_status() drops it.
+
+    The body (a provider's "invalid API key", "daily limit reached") becomes the error's message.
+    """
+
+    error_body = b""
+
+    async def start(self, connection: Any) -> aiohttp.ClientResponse:
+        await super().start(connection)
+        if self.status >= 400:
+            try:
+                self.error_body = await self.read()
+            except aiohttp.ClientPayloadError:
+                pass  # the status and headers still say what went wrong
+        return self
+
+    def raise_for_status(self) -> None:
+        try:
+            super().raise_for_status()
+        except aiohttp.ClientResponseError as exc:
+            if self.error_body:
+                exc.message = self.error_body[:1000].decode("utf-8", "replace")
+            raise
+
+
 class RpcClient:
     """Talks to one chain's JSON-RPC nodes, trying the URLs in order when one fails."""
 
@@ -99,21 +149,40 @@ class RpcClient:
         self.retry = retry or RetryPolicy()
         self.max_batch = max_batch
         self.stats = RpcStats()
+        self._ids = _Ids()
+        self._providers = [self._provider(url) for url in self.urls]
         self._session: aiohttp.ClientSession | None = None
-        self._next_id = 0
+        self._session_loop: asyncio.AbstractEventLoop | None = None
+
+    def _provider(self, url: str) -> AsyncHTTPProvider:
+        provider = AsyncHTTPProvider(
+            url,
+            request_kwargs={"timeout": self.timeout},
+            exception_retry_configuration=None,  # we retry (watchers/retry.py) and fail over ourselves
+        )
+        provider.request_counter = self._ids
+        return provider
 
     async def close(self) -> None:
-        """Close the HTTP session."""
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        """Close the HTTP session and forget it in every provider."""
+        session, self._session = self._session, None
+        for provider in self._providers:
+            await provider.disconnect()
+        if session is not None:
+            await session.close()
 
-    def _http(self) -> aiohttp.ClientSession:
-        if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(
-                timeout=self.timeout, headers={"Content-Type": "application/json"}
-            )
-        return self._session
+    async def _ready(self) -> None:
+        """Give every provider our session (one per event loop), opening it if needed."""
+        loop = asyncio.get_running_loop()
+        session = self._session
+        if session is not None and not session.closed and self._session_loop is loop:
+            return
+        session = self._session = aiohttp.ClientSession(timeout=self.timeout, response_class=_KeepErrorBody)
+        self._session_loop = loop
+        for provider in self._providers:
+            if await provider.cache_async_session(session) is not session:
+                await provider.disconnect()  # a session left from an earlier event loop
+                await provider.cache_async_session(session)
 
     async def call(self, method: str, params: Sequence[Any] = ()) -> Any:
         """One call's result; a JSON-RPC error is raised as RpcError."""
@@ -139,14 +208,7 @@ class RpcClient:
     async def _batch_chunk(self, calls: Sequence[Call]) -> list[Any]:
         if not calls:
             return []
-        first = self._next_id
-        self._next_id += len(calls)
-        payload = [
-            {"jsonrpc": "2.0", "id": first + i, "method": method, "params": list(params)}
-            for i, (method, params) in enumerate(calls)
-        ]
-        body = json.dumps(payload if len(payload) > 1 else payload[0]).encode()
-        results = await call_with_retry(self.retry, lambda: self._post_any(body, calls, first), what=calls[0][0])
+        results = await call_with_retry(self.retry, lambda: self._send_any(calls), what=calls[0][0])
         if results is None:
             # The node refused the batch as a whole (too large, or batches not allowed): smaller ones.
             self.max_batch = max(1, len(calls) // 2)
@@ -190,12 +252,13 @@ class RpcClient:
                 results.append(reply["result"])
         return results
 
-    async def _post_any(self, body: bytes, calls: Sequence[Call], first: int) -> list[Any] | None:
-        """POST to each URL in order until one gives a readable answer; the last failure is raised."""
+    async def _send_any(self, calls: Sequence[Call]) -> list[Any] | None:
+        """Send to each URL in order until one gives a readable answer; the last failure is raised."""
+        await self._ready()
         last: WatcherError | None = None
-        for url in self.urls:
+        for url, provider in zip(self.urls, self._providers):
             try:
-                return self._parse(_short(url), await self._post(url, body), calls, first)
+                return await self._send(_short(url), provider, calls)
             except (SourceUnavailable, MalformedResponse) as exc:
                 if len(self.urls) > 1:
                     log.warning("rpc %s failed (%s); trying the next URL", _short(url), exc)
@@ -203,29 +266,37 @@ class RpcClient:
         assert last is not None
         raise last
 
-    async def _post(self, url: str, body: bytes) -> Any:
-        source = _short(url)
+    async def _send(self, source: str, provider: AsyncHTTPProvider, calls: Sequence[Call]) -> list[Any] | None:
+        """One HTTP request through the provider: one call as an object, several as a batch."""
         self.stats.http_requests += 1
+        # The provider numbers the calls from our shared counter as it encodes them, before its first await.
+        first = self._ids.next
+        requests = [(RPCEndpoint(method), list(params)) for method, params in calls]
         try:
-            async with self._http().post(url, data=body) as resp:
-                raw = await resp.read()
-                if resp.status != 200:
-                    raise SourceUnavailable(
-                        source,
-                        resp.status,
-                        raw.decode("utf-8", "replace"),
-                        retry_after=_retry_after(resp.headers.get("Retry-After")),
-                    )
+            if len(requests) == 1:
+                answer: Any = await provider.make_request(*requests[0])
+            else:
+                answer = await provider.make_batch_request(requests)
+        except aiohttp.ClientResponseError as exc:
+            retry_after = _retry_after(exc.headers.get("Retry-After") if exc.headers else None)
+            raise SourceUnavailable(source, exc.status, exc.message, retry_after=retry_after) from None
         except asyncio.TimeoutError:
             raise SourceUnavailable(source, None, f"timed out after {self.timeout.total}s") from None
         except aiohttp.ClientPayloadError as exc:
             raise MalformedResponse(source, f"truncated body ({exc})") from None
         except aiohttp.ClientError as exc:
             raise SourceUnavailable(source, None, f"{type(exc).__name__}: {exc}") from None
-        try:
-            return json.loads(raw)
-        except ValueError as exc:
-            raise MalformedResponse(source, f"not JSON ({exc}; {len(raw)} bytes)") from None
+        except json.JSONDecodeError as exc:
+            # web3 re-raises it with the whole body in the message; say where it broke instead.
+            raise MalformedResponse(source, f"not JSON (at char {exc.pos} of {len(exc.doc)})") from None
+        except UnicodeDecodeError as exc:
+            raise MalformedResponse(source, f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+        except Web3TypeError:
+            raise  # our params could not be encoded: a bug here, not the node's fault
+        except (AttributeError, TypeError) as exc:
+            # web3 sorts a batch answer by id and trips over items that are not objects or ids of mixed types.
+            raise MalformedResponse(source, f"a batch answer web3 cannot sort by id ({type(exc).__name__}: {exc})") from None
+        return self._parse(source, answer, calls, first)
 
 
 def _rate_limited(message: str) -> bool:

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from bot.errors import ConfigError
-from watchers.addresses import BITCOIN_NETWORKS, ChainKind, canonical
+from watchers.addresses import ChainKind, canonical
 from watchers.errors import InvalidAddress
 
 ENV_PREFIX = "DONATION_WATCH_"

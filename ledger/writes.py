@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ledger.models import Event, EventKind, Transfer, TransferSender, TransferStatus
+from ledger.models import Event, EventKind, Transfer, TransferStatus
 from ledger.totals import TotalsDelta, apply_deltas
 from ledger.types import sqlite_text, time_param, uint256_param, utcnow
 

@@ -15,7 +15,6 @@ from tests.fakes.rpc_proxy import RpcProxy
 from tests.watchers.ethereum.conftest import CHAIN, WatcherFactory, add_wallet, cursor, stored
 from tests.watchers.ethereum.devchain import ETH, DevChain, fresh_address
 from watchers.block_scan import BackfillProgress
-from watchers.evm_mapping import TokenSpec
 
 ROOT = Path(__file__).resolve().parents[3]
 

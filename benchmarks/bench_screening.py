@@ -59,11 +59,27 @@ def _baseline(path: str) -> dict[str, list[str]]:
     return {k: sorted(v) for k, v in found.items()}
 
 
+def _peak_rss_mb() -> float:
+    """This process's own peak RSS.
+
+    VmHWM belongs to the address space exec gave this process; getrusage's ru_maxrss survives
+    fork and exec, so a child of a large parent (make bench runs the ledger benchmark first)
+    would report the parent's peak.
+    """
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def _child(which: str, path: str) -> int:
     start = time.perf_counter()
     found = (_ours if which == "ours" else _baseline)(path)
     seconds = time.perf_counter() - start
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak_mb = _peak_rss_mb()
     print(json.dumps({"seconds": seconds, "peak_mb": peak_mb, "found": found}))
     return 0
 

@@ -13,6 +13,14 @@ from ledger.models import Event, EventKind, Transfer, Wallet
 from ledger.queries import senders_of
 
 
+_LEADS = {
+    EventKind.TRANSFER_NEW: "new donation",
+    EventKind.TRANSFER_CONFIRMED: "confirmed",
+    EventKind.TRANSFER_ORPHANED: "dropped from the chain (orphaned)",
+    EventKind.TRANSFER_REINCLUDED: "back in the chain",
+}
+
+
 def describe(event: Event, transfer: Transfer | None, wallet: Wallet | None, senders: list[str]) -> str:
     """One line for one stored event."""
     when = event.created_at.strftime("%Y-%m-%d %H:%M:%S UTC")
@@ -21,12 +29,7 @@ def describe(event: Event, transfer: Transfer | None, wallet: Wallet | None, sen
         to = wallet.label or wallet.address
         frm = ", ".join(senders[:3]) + (f" and {len(senders) - 3} more" if len(senders) > 3 else "") if senders else "unknown sender"
         where = f"block {transfer.block_height}" if transfer.block_height is not None else "mempool"
-        lead = {
-            EventKind.TRANSFER_NEW: "new donation",
-            EventKind.TRANSFER_CONFIRMED: "confirmed",
-            EventKind.TRANSFER_ORPHANED: "dropped from the chain (orphaned)",
-            EventKind.TRANSFER_REINCLUDED: "back in the chain",
-        }.get(EventKind(event.kind) if event.kind in EventKind._value2member_map_ else None, event.kind)  # type: ignore[arg-type]
+        lead = _LEADS.get(event.kind, event.kind)
         if event.kind == EventKind.SANCTIONS_HIT:
             party = event.detail.get("party") or "a listed party"
             return f"{when} SANCTIONS HIT: sender {event.detail.get('address')} of {value} to {to} is listed ({party}); tx {transfer.txid}"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -27,7 +27,6 @@ class WatcherHealth:
     failures: int = 0
     skip: int = 0
     last_error: str = ""
-    reports: list[PollReport] = field(default_factory=list)
 
 
 async def poll_once(
@@ -60,7 +59,6 @@ async def poll_once(
             await hook()
         except Exception as exc:  # noqa: BLE001
             log.warning("after-poll step failed chain=%s error=%s", watcher.chain, exc)
-    health.reports = [report]
     return report
 
 

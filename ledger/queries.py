@@ -67,16 +67,6 @@ async def totals(session: AsyncSession, *, wallet_id: int | None = None) -> list
     return [Total(*e) for e in acc.values()]  # type: ignore[arg-type]
 
 
-async def totals_by_asset(session: AsyncSession) -> dict[str, tuple[int, int, int]]:
-    """Per asset over every wallet: (decimals, confirmed, with pending)."""
-    out: dict[str, list[int]] = {}
-    for t in await totals(session):
-        entry = out.setdefault(t.asset, [t.decimals, 0, 0])
-        entry[1] += t.confirmed
-        entry[2] += t.with_pending
-    return {k: (v[0], v[1], v[2]) for k, v in out.items()}
-
-
 async def donation_count(session: AsyncSession, *, include_pending: bool = True) -> int:
     """How many transfers count as donations (confirmed, and pending if asked)."""
     statuses = [str(s) for s in (COUNTED if include_pending else (TransferStatus.CONFIRMED,))]
@@ -143,7 +133,3 @@ async def senders_of(session: AsyncSession, transfer_id: int) -> list[str]:
     stmt = select(TransferSender.address).where(TransferSender.transfer_id == transfer_id).order_by(TransferSender.address)
     return list((await session.execute(stmt)).scalars())
 
-
-async def find_transfers(session: AsyncSession, txid: str) -> Sequence[Transfer]:
-    """Every stored transfer of one transaction id (any chain, any position)."""
-    return (await session.execute(select(Transfer).where(Transfer.txid == txid).order_by(Transfer.position))).scalars().all()

@@ -59,10 +59,6 @@ class WriteResult:
     moved: list[int] = field(default_factory=list)
     unchanged: int = 0
 
-    @property
-    def changed(self) -> bool:
-        return bool(self.inserted or self.confirmed or self.orphaned or self.reincluded or self.moved)
-
 
 TRANSFER_COLUMNS = (
     "chain", "txid", "position", "wallet_id", "asset", "token", "decimals", "amount", "block_height",

@@ -6,6 +6,7 @@ import click
 
 from bot.cli import AppContext, pass_app, run_async
 from bot.settings import BitcoinChain, load_settings
+from ledger.database import Database, redact
 
 
 @click.command("check-config")
@@ -22,24 +23,17 @@ def check_config(app: AppContext, file: str | None) -> None:
     for wallet in settings.wallets:
         click.echo(f"  wallet {wallet.chain} {wallet.address} {wallet.label}".rstrip())
     run_async(_ping, settings.database.effective_url())
-    click.echo(f"  database: {_safe(settings.database.url)} (reachable)")
+    click.echo(f"  database: {redact(settings.database.url)} (reachable)")
     click.echo(f"  discord: {'token set' if settings.discord.token else 'no token, console output'}")
 
 
 async def _ping(url: str) -> None:
-    from ledger.database import Database
-
     db = Database(url)
     try:
         await db.ping()
     finally:
         await db.close()
 
-
-def _safe(url: str) -> str:
-    from ledger.database import redact
-
-    return redact(url)
 
 
 def register(group: click.Group) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from bot.cli import AppContext, pass_app, run_async
-from ledger.database import Database
+from ledger.database import Database, redact
 from ledger.migrate import current_revision
 
 
@@ -27,13 +27,8 @@ def upgrade(app: AppContext) -> None:
             await db.close()
 
     revision = run_async(_go)
-    click.echo(f"database {_safe(app)} is at revision {revision}")
+    click.echo(f"database {redact(app.settings.database.url)} is at revision {revision}")
 
-
-def _safe(app: AppContext) -> str:
-    from ledger.database import redact
-
-    return redact(app.settings.database.url)
 
 
 def register(group: click.Group) -> None:

@@ -6,21 +6,14 @@ import logging
 
 import click
 
+from bot import screening_wiring
 from bot.app import open_database
 from bot.chains import build_watchers
 from bot.cli import AppContext, pass_app, run_async
 from bot.console import ConsoleNotifier
 from bot.runner import Runner, WatcherHealth, poll_once
-from bot.settings import Settings
 
 log = logging.getLogger(__name__)
-
-
-def _after_poll_steps(settings: Settings, db):  # type: ignore[no-untyped-def]
-    """Steps that follow every poll (screening the new senders, once screening is wired)."""
-    from bot import screening_wiring
-
-    return screening_wiring.after_poll_steps(settings, db)
 
 
 @click.command("poll")
@@ -36,7 +29,7 @@ def poll(app: AppContext, once: bool) -> None:
         await notifier.start_from_now()
         failed = 0
         try:
-            after = await _after_poll_steps(app.settings, db)
+            after = await screening_wiring.after_poll_steps(app.settings, db)
             for watcher in watchers:
                 report = await poll_once(watcher, db, WatcherHealth(), after=after)
                 state = "ok" if report.ok else "FAILED: " + "; ".join(report.errors)
@@ -66,11 +59,11 @@ def run(app: AppContext) -> None:
         runner = Runner(db)
         notifier = ConsoleNotifier(db)
         await notifier.start_from_now()
-        after = await _after_poll_steps(settings, db)
-        for watcher, spec in zip(watchers, settings.chains.values()):
-            runner.add_watcher(watcher, spec.poll_seconds, after=after)
+        after = await screening_wiring.after_poll_steps(settings, db)
+        for watcher in watchers:
+            runner.add_watcher(watcher, settings.chains[watcher.chain].poll_seconds, after=after)
         runner.add_job("notify:console", notifier.flush, 5)
-        for name, fn, seconds in await _periodic_jobs(settings, db):
+        for name, fn, seconds in await screening_wiring.periodic_jobs(settings, db):
             runner.add_job(name, fn, seconds)
         if settings.discord.token is None:
             click.echo("no Discord token (DONATION_WATCH_DISCORD__TOKEN): messages go to this console")
@@ -84,12 +77,6 @@ def run(app: AppContext) -> None:
 
     run_async(_go)
     click.echo("stopped")
-
-
-async def _periodic_jobs(settings: Settings, db):  # type: ignore[no-untyped-def]
-    from bot import screening_wiring
-
-    return await screening_wiring.periodic_jobs(settings, db)
 
 
 def register(group: click.Group) -> None:

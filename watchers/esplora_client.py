@@ -19,7 +19,7 @@ import aiohttp
 from aiolimiter import AsyncLimiter
 
 from watchers.errors import MalformedResponse, SourceUnavailable
-from watchers.retry import RetryPolicy, call_with_retry
+from watchers.retry import RetryPolicy, call_with_retry, parse_retry_after
 
 log = logging.getLogger(__name__)
 
@@ -223,7 +223,7 @@ class EsploraClient:
                     body = await resp.text(errors="replace")
                     if resp.status != 200:
                         raise SourceUnavailable(
-                            source.url, resp.status, f"{path}: {body.strip()}", retry_after=_retry_after(resp)
+                            source.url, resp.status, f"{path}: {body.strip()}", retry_after=parse_retry_after(resp.headers.get("Retry-After"))
                         )
                     self._last_source = source.url
                     return body
@@ -245,16 +245,6 @@ def parse_status(source: str, where: str, body: Any) -> TxStatus:
     if not _is_count(height) or not _is_hash(block_hash) or not _is_count(block_time):
         raise MalformedResponse(source, f"{where}: confirmed status without block_height/block_hash/block_time")
     return TxStatus(True, height, block_hash, block_time)
-
-
-def _retry_after(resp: aiohttp.ClientResponse) -> float | None:
-    value = resp.headers.get("Retry-After")
-    if value is None:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        return None  # an HTTP date: rare enough to fall back to our own backoff
 
 
 def _is_count(value: Any) -> bool:

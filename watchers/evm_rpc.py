@@ -27,7 +27,7 @@ from web3.providers.rpc import AsyncHTTPProvider
 from web3.types import RPCEndpoint
 
 from watchers.errors import MalformedResponse, SourceUnavailable, WatcherError
-from watchers.retry import RetryPolicy, call_with_retry
+from watchers.retry import RetryPolicy, call_with_retry, parse_retry_after
 
 log = logging.getLogger(__name__)
 
@@ -278,7 +278,7 @@ class RpcClient:
             else:
                 answer = await provider.make_batch_request(requests)
         except aiohttp.ClientResponseError as exc:
-            retry_after = _retry_after(exc.headers.get("Retry-After") if exc.headers else None)
+            retry_after = parse_retry_after(exc.headers.get("Retry-After") if exc.headers else None)
             raise SourceUnavailable(source, exc.status, exc.message, retry_after=retry_after) from None
         except asyncio.TimeoutError:
             raise SourceUnavailable(source, None, f"timed out after {self.timeout.total}s") from None
@@ -302,12 +302,3 @@ class RpcClient:
 def _rate_limited(message: str) -> bool:
     text = message.lower()
     return any(marker in text for marker in _RATE_LIMITED)
-
-
-def _retry_after(value: str | None) -> float | None:
-    if value is None:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        return None

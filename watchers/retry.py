@@ -32,6 +32,16 @@ class RetryPolicy:
         return backoff
 
 
+def parse_retry_after(value: str | None) -> float | None:
+    """A Retry-After header in seconds; None when absent or an HTTP date (our own backoff applies)."""
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None
+
+
 def _retryable(exc: BaseException) -> bool:
     return isinstance(exc, SourceUnavailable) and exc.retryable
 

@@ -12,6 +12,8 @@ import re
 from enum import StrEnum
 
 from screening.errors import InvalidScreeningAddress
+from watchers.addresses import evm_address
+from watchers.errors import InvalidAddress
 
 
 class AddressFormat(StrEnum):
@@ -94,11 +96,10 @@ def validate_query(value: str) -> tuple[str, AddressFormat]:
     key = comparison_key(value)
     fmt = detect(text)
     if fmt is AddressFormat.EVM:
-        from eth_utils import is_checksum_address, to_checksum_address
-
-        body = text[2:]
-        if body != body.lower() and body != body.upper() and not is_checksum_address(text):
-            raise InvalidScreeningAddress(value, f"mixed case fails the EIP-55 checksum; did you mean {to_checksum_address(text)}?")
+        try:
+            evm_address(text)  # the EIP-55 rule the config and the watchers use
+        except InvalidAddress as exc:
+            raise InvalidScreeningAddress(value, exc.reason) from None
     elif fmt is AddressFormat.BECH32 and key.startswith(("bc1", "tb1", "bcrt1")):
         _check_bech32(value, key)
     elif fmt in (AddressFormat.BASE58, AddressFormat.TRON) and len(text) <= 40:

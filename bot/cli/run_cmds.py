@@ -25,7 +25,7 @@ def poll(app: AppContext, once: bool) -> None:
     async def _go() -> int:
         db = await open_database(app.settings)
         watchers = build_watchers(app.settings, db)
-        notifier = ConsoleNotifier(db)
+        notifier = ConsoleNotifier(db, app.settings)
         await notifier.start_from_now()
         failed = 0
         try:
@@ -57,7 +57,7 @@ def run(app: AppContext) -> None:
         db = await open_database(settings)
         watchers = build_watchers(settings, db)
         runner = Runner(db)
-        notifier = ConsoleNotifier(db)
+        notifier = ConsoleNotifier(db, app.settings)
         await notifier.start_from_now()
         after = await screening_wiring.after_poll_steps(settings, db)
         for watcher in watchers:

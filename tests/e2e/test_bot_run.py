@@ -37,7 +37,7 @@ ofac_url = "http://127.0.0.1:9/unreachable"
                 line = (await proc.stdout.readline()).decode()  # type: ignore[union-attr]
                 assert line, "run exited early"
                 lines.append(line)
-                if "the bitcoin watcher stopped working" in line:
+                if "The bitcoin watcher stopped working" in line:
                     return
 
         await asyncio.wait_for(read_until_failure(), timeout=60)

@@ -39,6 +39,12 @@ class RpcProxy:
         # Answer the "finalized" block tag with an error, like pre-merge chains and some L2 nodes.
         self.no_finalized = False
         self.calls: list[str] = []
+        # Every JSON body received, as sent by the client (to check ids and batching).
+        self.payloads: list[Any] = []
+        # Answer batches with their replies in reverse order (JSON-RPC allows any order).
+        self.reverse_batches = False
+        # Leave the last reply out of the next batch answer, as a broken node might.
+        self.drop_reply = False
         self.http_requests = 0
         self.refused_log_ranges: list[tuple[int, int]] = []
         self._runner: web.AppRunner | None = None
@@ -93,6 +99,7 @@ class RpcProxy:
         if self.delay_seconds:
             await asyncio.sleep(self.delay_seconds)
         payload = await request.json()
+        self.payloads.append(payload)
         calls = payload if isinstance(payload, list) else [payload]
         self.calls.extend(str(c.get("method")) for c in calls)
         fault = self.faults.popleft() if self.faults else self.always
@@ -123,6 +130,11 @@ class RpcProxy:
             for item in got if isinstance(got, list) else [got]:
                 answers[item.get("id")] = item
         ordered = [answers[c.get("id")] for c in calls]
+        if isinstance(payload, list) and self.reverse_batches:
+            ordered.reverse()
+        if isinstance(payload, list) and self.drop_reply and len(ordered) > 1:
+            self.drop_reply = False
+            ordered.pop()
         body = json.dumps(ordered if isinstance(payload, list) else ordered[0])
         if fault == "truncated":
             body = body[: max(1, len(body) // 2)]

@@ -104,6 +104,10 @@ class EvmChain(_Strict):
     tokens: list[Token] | None = None
     poll_seconds: Annotated[float, Field(gt=0)] = 15.0
     timeout_seconds: Annotated[float, Field(gt=0)] = 20.0
+    # HTTP requests per second to each RPC URL (a batch counts once), polite to public nodes.
+    requests_per_second: Annotated[float, Field(gt=0)] = 10.0
+    # Watched addresses per eth_getLogs filter (geth's and erigon's default cap is 1,000).
+    max_log_addresses: Annotated[int, Field(ge=1)] = 1_000
 
     def token_allowlist(self) -> list[Token]:
         """The configured tokens, or the mainnet defaults on chain id 1."""

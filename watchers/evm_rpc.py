@@ -27,7 +27,7 @@ from web3.providers.rpc import AsyncHTTPProvider
 from web3.types import RPCEndpoint
 
 from watchers.errors import MalformedResponse, SourceUnavailable, WatcherError
-from watchers.retry import RetryPolicy, call_with_retry, parse_retry_after
+from watchers.retry import RetryPolicy, call_with_retry, parse_retry_after, rate_limiter
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +45,15 @@ _RANGE_TOO_LARGE = (
     "exceed maximum block range",
     "response size exceeded",
     "log response size",
+)
+# Error texts with which nodes refuse a getLogs filter listing too many addresses or topics in one
+# position (geth and erigon cap it at 1,000 by default), lowercased.
+_FILTER_TOO_LARGE = (
+    "addresses or topics per search position",
+    "exceed max addresses",
+    "exceeds the maximum of",
+    "too many addresses",
+    "too many topics",
 )
 # Error texts that mean "slow down" even when the HTTP status is 200.
 _RATE_LIMITED = ("rate limit", "request count exceeded", "too many requests", "rate-limited", "exceeded its compute units")
@@ -68,6 +77,12 @@ class RpcError(WatcherError):
         """The node refuses the block range or result size of a getLogs; a smaller range may pass."""
         text = self.message.lower()
         return any(marker in text for marker in _RANGE_TOO_LARGE) or (self.code == -32005 and not _rate_limited(text))
+
+    @property
+    def filter_too_large(self) -> bool:
+        """The node refuses a getLogs filter for listing too many addresses; fewer per call may pass."""
+        text = self.message.lower()
+        return any(marker in text for marker in _FILTER_TOO_LARGE)
 
     @property
     def method_missing(self) -> bool:
@@ -126,6 +141,7 @@ class RpcClient:
         timeout_seconds: float = 20.0,
         retry: RetryPolicy | None = None,
         max_batch: int = MAX_BATCH,
+        requests_per_second: float | None = None,
     ) -> None:
         if not urls:
             raise ValueError("an RPC client needs at least one URL")
@@ -135,6 +151,8 @@ class RpcClient:
         self.max_batch = max_batch
         self.stats = RpcStats()
         self._providers = [self._provider(url) for url in self.urls]
+        # One limiter per URL, taken by every HTTP request (a batch is one request, as providers count).
+        self._limiters = [rate_limiter(requests_per_second) if requests_per_second else None for _ in self.urls]
         self._session: aiohttp.ClientSession | None = None
         self._session_loop: asyncio.AbstractEventLoop | None = None
 
@@ -243,9 +261,12 @@ class RpcClient:
         """Send to each URL in order until one gives a readable answer; the last failure is raised."""
         await self._ready()
         last: WatcherError | None = None
-        for url, provider in zip(self.urls, self._providers):
+        for url, provider, limiter in zip(self.urls, self._providers, self._limiters):
             try:
-                return await self._send(_short(url), provider, calls)
+                if limiter is None:
+                    return await self._send(_short(url), provider, calls)
+                async with limiter:
+                    return await self._send(_short(url), provider, calls)
             except (SourceUnavailable, MalformedResponse) as exc:
                 if len(self.urls) > 1:
                     log.warning("rpc %s failed (%s); trying the next URL", _short(url), exc)

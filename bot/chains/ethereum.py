@@ -20,6 +20,8 @@ def config_from_settings(name: str, spec: EvmChain) -> EvmChainConfig:
         confirmations=spec.confirmations,
         traces=spec.traces,
         timeout_seconds=spec.timeout_seconds,
+        requests_per_second=spec.requests_per_second,
+        max_log_addresses=spec.max_log_addresses,
     )
 
 

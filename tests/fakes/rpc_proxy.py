@@ -33,6 +33,9 @@ class RpcProxy:
         # Added to every request, to make a run slow enough to interrupt.
         self.delay_seconds = 0.0
         self.logs_max_blocks: int | None = None
+        # Refuse getLogs filters listing more addresses (topic 2) than this, with geth's error.
+        self.logs_max_addresses: int | None = None
+        self.log_address_counts: list[int] = []
         self.missing_methods: set[str] = set()
         # Refuse batches of more calls than this as a whole, as many public providers do.
         self.max_batch: int | None = None
@@ -85,6 +88,13 @@ class RpcProxy:
             return {"jsonrpc": "2.0", "id": call.get("id"), "error": {"code": -32601, "message": f"Method not found: {method}"}}
         if method == "eth_getBlockByNumber" and self.no_finalized and call["params"][0] in ("finalized", "safe"):
             return {"jsonrpc": "2.0", "id": call.get("id"), "error": {"code": -32000, "message": "finalized block not found"}}
+        if method == "eth_getLogs":
+            topics = call["params"][0].get("topics") or []
+            count = len(topics[2]) if len(topics) > 2 and isinstance(topics[2], list) else 1
+            self.log_address_counts.append(count)
+            if self.logs_max_addresses is not None and count > self.logs_max_addresses:
+                msg = "exceed max addresses or topics per search position"  # geth's words (eth/filters)
+                return {"jsonrpc": "2.0", "id": call.get("id"), "error": {"code": -32602, "message": msg}}
         if method == "eth_getLogs" and self.logs_max_blocks is not None:
             flt = call["params"][0]
             lo, hi = int(flt["fromBlock"], 16), int(flt["toBlock"], 16)

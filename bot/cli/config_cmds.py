@@ -5,11 +5,10 @@ from __future__ import annotations
 import click
 
 from bot.cli import AppContext, pass_app, run_async
-from sqlalchemy.exc import DBAPIError
-
-from bot.settings import BitcoinChain, Settings, load_settings
+from bot.chains import family_of
+from bot.chains.bitcoin import BitcoinChain
+from bot.settings import Settings, load_settings
 from ledger.database import Database, redact
-from ledger.wallets import list_wallets
 
 
 @click.command("check-config")
@@ -21,7 +20,7 @@ def check_config(app: AppContext, file: str | None) -> None:
     settings = load_settings(path)
     click.echo(f"{path}: OK")
     for name, chain in settings.chains.items():
-        source = chain.esplora_urls if isinstance(chain, BitcoinChain) else chain.rpc_urls
+        source = family_of(chain).sources(chain)
         click.echo(f"  chain {name} ({chain.kind}): {len(source)} source(s)")
     for wallet in settings.wallets:
         click.echo(f"  wallet {wallet.chain} {wallet.address} {wallet.label}".rstrip())
@@ -56,6 +55,10 @@ def poll_budget_warnings(settings: Settings, stored: dict[str, set[str]]) -> lis
 
 async def _ping(url: str) -> dict[str, set[str]]:
     """Reach the database; returns the active wallets it already holds, by chain (none if not set up yet)."""
+    from sqlalchemy.exc import DBAPIError
+
+    from ledger.wallets import list_wallets
+
     db = Database(url)
     try:
         await db.ping()

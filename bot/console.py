@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import sys
-from typing import TextIO
-
 from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
 
 from sqlalchemy import func, select
 
@@ -14,6 +13,9 @@ from bot.settings import Settings
 from ledger.database import Database
 from ledger.models import Event
 from ledger.types import utcnow
+
+if TYPE_CHECKING:
+    from bot.app import App
 
 
 _MARKS = {Severity.INFO: "", Severity.WARNING: "WARNING ", Severity.ALERT: "ALERT "}
@@ -42,6 +44,8 @@ def format_message(message: Message, image_dir: Path | None = None) -> str:
 class ConsoleNotifier:
     """Prints every event stored after a starting point, each once per process."""
 
+    name = "console"
+
     def __init__(self, db: Database, settings: Settings, out: TextIO | None = None) -> None:
         self.db = db
         self.settings = settings
@@ -69,3 +73,15 @@ class ConsoleNotifier:
         for line in lines:
             print(line, file=self.out, flush=True)
         return len(lines)
+
+    async def close(self) -> None:
+        """Nothing to release: the console stays open."""
+
+
+async def setup(app: App) -> None:
+    """Plugin: with no Discord token, events stored from now on are printed to the console."""
+    if app.settings.discord.token is not None:
+        return
+    notifier = ConsoleNotifier(app.db, app.settings)
+    await notifier.start_from_now()
+    app.add_channel(notifier, every=5)

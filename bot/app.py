@@ -41,6 +41,7 @@ ROLES: tuple[str, ...] = ("watchers", "bot", "all")
 PLUGINS: tuple[str, ...] = (
     "bot.screening_wiring",  # screening after each poll, the sanctions list update
     "bot.console",           # the console channel (when no Discord token is set)
+    "bot.summary_schedule",  # the daily summary made due at summary.time (once per local date)
     "bot.health",            # GET /healthz and GET /metrics
 )
 

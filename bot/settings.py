@@ -62,6 +62,8 @@ class DiscordSettings(_Strict):
     alerts_channel_id: int | None = None
     summary_channel_id: int | None = None
     operator_role_id: int | None = None  # may use /watch and /screen; mentioned by sanctions alerts
+    api_base: str | None = None  # a Discord REST proxy instead of https://discord.com/api/v10
+    gateway_url: str | None = None  # with it, the gateway instead of wss://gateway.discord.gg/
 
 
 class AlertSettings(_Strict):

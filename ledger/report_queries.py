@@ -110,3 +110,14 @@ async def chain_tip(session: AsyncSession, chain: str) -> int | None:
     from ledger.models import ChainCursor
 
     return await session.scalar(select(ChainCursor.height).where(ChainCursor.chain == chain))
+
+
+async def neighbour_event(session: AsyncSession, kind: str, chain: str | None, *, before_id: int | None = None,
+                          after_id: int | None = None) -> Event | None:
+    """The nearest event of ``kind`` on ``chain`` before (or after) an event id."""
+    stmt = select(Event).where(Event.kind == kind, Event.chain == chain)
+    if before_id is not None:
+        stmt = stmt.where(Event.id < before_id).order_by(Event.id.desc())
+    else:
+        stmt = stmt.where(Event.id > (after_id or 0)).order_by(Event.id)
+    return (await session.execute(stmt.limit(1))).scalars().first()

@@ -14,10 +14,22 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
+def point_at(api_base: str | None, gateway_url: str | None) -> None:
+    """Use a Discord REST proxy / gateway other than discord.com (discord.py keeps both as class attributes)."""
+    if api_base:
+        discord.http.Route.BASE = api_base.rstrip("/")
+    if gateway_url:
+        import yarl
+        from discord.gateway import DiscordWebSocket
+
+        DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(gateway_url)
+
+
 class DonationBot(commands.Bot):
     """The bot: app commands only (no message content intent), mentions off unless a message allows one."""
 
     def __init__(self, app: App) -> None:
+        point_at(app.settings.discord.api_base, app.settings.discord.gateway_url)
         intents = discord.Intents.none()
         intents.guilds = True
         super().__init__(
@@ -25,6 +37,7 @@ class DonationBot(commands.Bot):
             allowed_mentions=discord.AllowedMentions.none(),
         )
         self.app = app
+        self.delivery_problems: dict[str, str] = {}  # channel name -> why delivery stopped (shown in /watch list, health)
         self.tree.on_error = self._on_command_error  # type: ignore[method-assign]
 
     async def setup_hook(self) -> None:

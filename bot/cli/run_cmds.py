@@ -6,7 +6,7 @@ import logging
 
 import click
 
-from bot import screening_wiring
+from bot import screening_wiring, valuation_wiring
 from bot.app import open_database
 from bot.chains import build_watchers
 from bot.cli import AppContext, pass_app, run_async
@@ -28,8 +28,10 @@ def poll(app: AppContext, once: bool) -> None:
         notifier = ConsoleNotifier(db)
         await notifier.start_from_now()
         failed = 0
+        valuation = valuation_wiring.Valuation(app.settings, db)
         try:
             after = await screening_wiring.after_poll_steps(app.settings, db)
+            after += valuation_wiring.after_poll_steps(valuation)
             for watcher in watchers:
                 report = await poll_once(watcher, db, WatcherHealth(), after=after)
                 state = "ok" if report.ok else "FAILED: " + "; ".join(report.errors)
@@ -40,6 +42,7 @@ def poll(app: AppContext, once: bool) -> None:
         finally:
             for watcher in watchers:
                 await watcher.close()
+            await valuation.close()
             await db.close()
         return 1 if failed else 0
 
@@ -59,11 +62,15 @@ def run(app: AppContext) -> None:
         runner = Runner(db)
         notifier = ConsoleNotifier(db)
         await notifier.start_from_now()
+        valuation = valuation_wiring.Valuation(settings, db)
         after = await screening_wiring.after_poll_steps(settings, db)
+        after += valuation_wiring.after_poll_steps(valuation)
         for watcher in watchers:
             runner.add_watcher(watcher, settings.chains[watcher.chain].poll_seconds, after=after)
         runner.add_job("notify:console", notifier.flush, 5)
         for name, fn, seconds in await screening_wiring.periodic_jobs(settings, db):
+            runner.add_job(name, fn, seconds)
+        for name, fn, seconds in valuation_wiring.periodic_jobs(valuation):
             runner.add_job(name, fn, seconds)
         if settings.discord.token is None:
             click.echo("no Discord token (DONATION_WATCH_DISCORD__TOKEN): messages go to this console")
@@ -73,6 +80,7 @@ def run(app: AppContext) -> None:
         finally:
             for watcher in watchers:
                 await watcher.close()
+            await valuation.close()
             await db.close()
 
     run_async(_go)

@@ -70,7 +70,7 @@ async def value_pending(
     report = ValuationReport()
     before = sum(s.requests for s in sources)
     async with db.session() as session:
-        todo = await _unvalued(session, config.currency, since)
+        todo = await _unvalued(session, config.currency, since, now)
     by_asset: dict[str, list[_Unvalued]] = defaultdict(list)
     for item in todo:
         by_asset[item.asset].append(item)
@@ -170,7 +170,9 @@ async def refresh_prices(
     return report
 
 
-async def _unvalued(session, currency: str, since: datetime | None) -> list[_Unvalued]:  # type: ignore[no-untyped-def]
+async def _unvalued(session, currency: str, since: datetime | None, now: datetime) -> list[_Unvalued]:  # type: ignore[no-untyped-def]
+    """Counted transfers without a value, each with its arrival moment (a block time ahead of our
+    clock, which miners may set up to two hours ahead, counts as now)."""
     t = Transfer.__table__
     v = TransferValue.__table__
     stmt = select(t.c.id, t.c.asset, t.c.decimals, t.c.amount, t.c.block_time, t.c.first_seen).where(
@@ -180,4 +182,4 @@ async def _unvalued(session, currency: str, since: datetime | None) -> list[_Unv
     if since is not None:
         stmt = stmt.where(or_(t.c.block_time >= since, and_(t.c.block_time.is_(None), t.c.first_seen >= since)))
     rows = (await session.execute(stmt.order_by(t.c.id))).all()
-    return [_Unvalued(r.id, r.asset, r.decimals, r.amount, r.block_time or r.first_seen) for r in rows]
+    return [_Unvalued(r.id, r.asset, r.decimals, r.amount, min(r.block_time or r.first_seen, now)) for r in rows]

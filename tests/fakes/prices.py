@@ -247,3 +247,14 @@ def _time(value: str) -> int:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
     return int(moment.timestamp())
+
+
+def valuation_toml(url: str) -> str:
+    """A ``[valuation]`` settings section pointing both price sources at this fake."""
+    return f"""
+[valuation]
+coinbase_url = "{url}"
+kraken_url = "{url}/0"
+coinbase_requests_per_second = 100
+kraken_requests_per_second = 100
+"""

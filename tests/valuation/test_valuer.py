@@ -73,6 +73,13 @@ class TestPriceAtArrival:
         after = _hour(at) + 2 * H
         assert v is not None and v.price == prices.open("DAI-USD", H, after) and unix(v.candle_time) == after
 
+    async def test_block_time_ahead_of_our_clock_counts_as_now(self, db: Database, store: Store, prices: PriceFake, sources: list) -> None:
+        """A block stamped after our clock (miners may run up to two hours ahead) is priced at now."""
+        tid = await store("BTC", 8, 10**8, NOW + timedelta(minutes=90))
+        await value_pending(db, sources, now=NOW)
+        v = await _value(db, tid)
+        assert v is not None and v.priced_at == NOW and v.price == prices.close("BTC-USD", H, _hour(NOW))
+
     async def test_orphaned_transfers_are_not_valued(self, db: Database, store: Store, sources: list) -> None:
         """An orphaned transfer is never counted, so it is not valued either."""
         from ledger.models import TransferStatus

@@ -4,8 +4,7 @@ every poll, and a retry job that values what could not be priced before and refr
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING
 
 from bot.settings import Settings
 from ledger.database import Database
@@ -14,6 +13,9 @@ from valuation.coinbase import CoinbaseSource
 from valuation.kraken import KrakenSource
 from valuation.markets import DEFAULT_MARKETS, ValuationConfig
 from valuation.valuer import ValuationReport, refresh_prices, value_pending
+
+if TYPE_CHECKING:
+    from bot.app import App
 
 log = logging.getLogger(__name__)
 
@@ -68,11 +70,9 @@ class Valuation:
             await source.close()
 
 
-def after_poll_steps(valuation: Valuation) -> list[Callable[[], Awaitable[Any]]]:
-    """Steps to run after every watcher poll: value the new transfers."""
-    return [valuation.value_new]
-
-
-def periodic_jobs(valuation: Valuation) -> list[tuple[str, Callable[[], Awaitable[Any]], float]]:
-    """(name, job, seconds) for the runner: the valuation retry (and value-now refresh)."""
-    return [("valuation:retry", valuation.retry, valuation.retry_seconds)]
+def setup(app: App) -> None:
+    """Plugin: new transfers valued after every poll; the retry (and value-now refresh) on a schedule."""
+    valuation = Valuation(app.settings, app.db)
+    app.add_after_poll(valuation.value_new)
+    app.add_job("valuation:retry", valuation.retry, valuation.retry_seconds, role="watchers", singleton=True)
+    app.on_close(valuation.close)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import click
 
 from bot.cli import AppContext, pass_app, run_async
-from bot.settings import BitcoinChain, load_settings
+from bot.chains import family_of
+from bot.settings import load_settings
 from ledger.database import Database, redact
 
 
@@ -18,7 +19,7 @@ def check_config(app: AppContext, file: str | None) -> None:
     settings = load_settings(path)
     click.echo(f"{path}: OK")
     for name, chain in settings.chains.items():
-        source = chain.esplora_urls if isinstance(chain, BitcoinChain) else chain.rpc_urls
+        source = family_of(chain).sources(chain)
         click.echo(f"  chain {name} ({chain.kind}): {len(source)} source(s)")
     for wallet in settings.wallets:
         click.echo(f"  wallet {wallet.chain} {wallet.address} {wallet.label}".rstrip())

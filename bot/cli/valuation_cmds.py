@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 import click
 
 from bot import valuation_wiring
-from bot.app import open_database
+from bot.app import App
 from bot.cli import AppContext, pass_app, run_async
 from valuation.valuer import ValuationReport, refresh_prices, value_pending
 
@@ -25,23 +25,20 @@ def _since(value: str | None) -> datetime | None:
 @click.command("revalue")
 @click.option("--since", "since", metavar="DATE", help="Only transfers that arrived on or after DATE (UTC, YYYY-MM-DD).")
 @pass_app
-def revalue(app: AppContext, since: str | None) -> None:
+def revalue(ctx: AppContext, since: str | None) -> None:
     """Value every donation that has no fiat value yet (exit 1 if some still could not be priced)."""
     start = _since(since)
 
     async def _go() -> ValuationReport:
-        db = await open_database(app.settings)
-        valuation = valuation_wiring.Valuation(app.settings, db)
-        try:
-            report = await value_pending(db, valuation.sources, valuation.config, since=start)
-            await refresh_prices(db, valuation.sources, valuation.config)
+        async with await App.open(ctx.settings) as app:
+            valuation = valuation_wiring.Valuation(app.settings, app.db)
+            app.on_close(valuation.close)
+            report = await value_pending(app.db, valuation.sources, valuation.config, since=start)
+            await refresh_prices(app.db, valuation.sources, valuation.config)
             return report
-        finally:
-            await valuation.close()
-            await db.close()
 
     report = run_async(_go)
-    currency = app.settings.valuation.currency
+    currency = ctx.settings.valuation.currency
     click.echo(f"valued {report.valued} transfer(s) in {currency}, {report.unvalued} still unvalued, "
                f"{report.requests} price request(s)")
     for error in dict.fromkeys(report.errors):

@@ -53,6 +53,10 @@ class EvmChain(StrictModel):
     tokens: list[Token] | None = None
     poll_seconds: Annotated[float, Field(gt=0)] = 15.0
     timeout_seconds: Annotated[float, Field(gt=0)] = 20.0
+    # HTTP requests per second to each RPC URL (a batch counts once), polite to public nodes.
+    requests_per_second: Annotated[float, Field(gt=0)] = 10.0
+    # Watched addresses per eth_getLogs filter (geth's and erigon's default cap is 1,000).
+    max_log_addresses: Annotated[int, Field(ge=1)] = 1_000
     # /healthz turns 503 when the last good poll is older than this (default: 3 polls + 2 minutes).
     max_lag_seconds: Annotated[float, Field(gt=0)] | None = None
 
@@ -77,6 +81,8 @@ def config_from_settings(name: str, spec: EvmChain) -> EvmChainConfig:
         confirmations=spec.confirmations,
         traces=spec.traces,
         timeout_seconds=spec.timeout_seconds,
+        requests_per_second=spec.requests_per_second,
+        max_log_addresses=spec.max_log_addresses,
     )
 
 

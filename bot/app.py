@@ -41,6 +41,7 @@ ROLES: tuple[str, ...] = ("watchers", "bot", "all")
 # The registration of plugins (module paths, imported by `App.setup`); each has `setup(app)`.
 PLUGINS: tuple[str, ...] = (
     "bot.screening_wiring",  # screening after each poll, the sanctions list update
+    "bot.valuation_wiring",  # fiat values after each poll, the valuation retry job
     "bot.console",           # the console channel (when no Discord token is set)
     "bot.health",            # GET /healthz
     "bot.metrics",           # GET /metrics

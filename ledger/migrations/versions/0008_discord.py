@@ -1,7 +1,7 @@
 """the chat layer's audit of wallet changes and the daily summaries made due
 
 Revision ID: 0008_discord
-Revises: 0003_ethereum
+Revises: 0007_valuation
 """
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from alembic import op
 import ledger.types
 
 revision = "0008_discord"
-down_revision = "0003_ethereum"
+down_revision = "0007_valuation"
 branch_labels = None
 depends_on = None
 

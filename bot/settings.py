@@ -137,6 +137,28 @@ class ScreeningSettings(_Strict):
     max_download_mb: Annotated[int, Field(gt=0)] = 400
 
 
+class ValuationSettings(_Strict):
+    """Fiat valuation: the fund's currency, the price sources in order, and asset -> market mapping."""
+
+    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] = "USD"
+    sources: Annotated[list[Literal["coinbase", "kraken"]], Field(min_length=1)] = ["coinbase", "kraken"]
+    # candle widths both sources serve (Coinbase: seconds; Kraken: minutes)
+    granularity_seconds: Literal[60, 300, 900, 3600, 86400] = 3600
+    # asset symbol -> {source: the base symbol that source trades it under}
+    markets: dict[str, dict[Literal["coinbase", "kraken"], str]] = {}
+    retry_minutes: Annotated[float, Field(gt=0)] = 10.0
+    coinbase_url: str = "https://api.exchange.coinbase.com"
+    kraken_url: str = "https://api.kraken.com/0"
+    coinbase_requests_per_second: Annotated[float, Field(gt=0)] = 10.0
+    kraken_requests_per_second: Annotated[float, Field(gt=0)] = 1.0
+    timeout_seconds: Annotated[float, Field(gt=0)] = 20.0
+
+    @field_validator("currency", mode="before")
+    @classmethod
+    def _upper(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+
 class HttpSettings(_Strict):
     """The one HTTP server `run` serves (/healthz, /metrics, the public page): loopback by default."""
 
@@ -157,6 +179,7 @@ class Settings(BaseSettings):
     chains: dict[str, Chain] = {}
     wallets: list[WalletEntry] = []
     screening: ScreeningSettings = ScreeningSettings()
+    valuation: ValuationSettings = ValuationSettings()
     http: HttpSettings = HttpSettings()
     # On SIGTERM/SIGINT, `run` finishes the work in flight and flushes channels within this many seconds.
     stop_seconds: Annotated[float, Field(gt=0, le=300)] = 10.0

@@ -1,7 +1,7 @@
 """sanctions guard: who forced an older list in force, and which list alerts were announced
 
-Revision ID: 0004_sanctions_guard
-Revises: 0003_ethereum
+Revision ID: 0008_sanctions_guard
+Revises: 0007_valuation
 """
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from alembic import op
 
 import ledger.types
 
-revision = "0004_sanctions_guard"
-down_revision = "0003_ethereum"
+revision = "0008_sanctions_guard"
+down_revision = "0007_valuation"
 branch_labels = None
 depends_on = None
 

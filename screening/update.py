@@ -122,7 +122,7 @@ async def update_from_file(db: Database, path: str | Path, *, forced_by: str | N
         try:
             return await _put_in_force(db, parsed, checked=False, forced_by=forced_by)
         except OlderListRefused as exc:
-            log.warning("older list refused source=%s file=%s published=%s in_force=%s", exc.source, path, exc.published, exc.in_force)
+            log.debug("older list refused source=%s file=%s published=%s in_force=%s", exc.source, path, exc.published, exc.in_force)
             return UpdateResult(OFAC_SOURCE, "refused", in_force=await _in_force(db, OFAC_SOURCE), reason=exc.reason)
 
     return await _guarded(db, OFAC_SOURCE, work)

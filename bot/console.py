@@ -1,14 +1,16 @@
-"""The console notifier: with no Discord token, stored events are printed as readable lines."""
+"""The console channel: with no Discord token, stored events are printed as readable lines."""
 
 from __future__ import annotations
 
 import sys
 from typing import TextIO
 
-from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.format import amount
 from ledger.database import Database
+from ledger.events import consumer_position
+from ledger.outbox import claim, fan_out, mark_sent
 from ledger.models import Event, EventKind, Transfer, Wallet
 from ledger.queries import senders_of
 
@@ -42,32 +44,66 @@ def describe(event: Event, transfer: Transfer | None, wallet: Wallet | None, sen
     return f"{when} {event.kind}{' ' + event.chain if event.chain else ''} {detail}".rstrip()
 
 
+def announces(event: Event) -> bool:
+    """Whether the console tells people about ``event``: everything but history, which is not news.
+
+    Transfers stored as history (a backfill, an import of the past) are counted and screened; a
+    sanctions hit on one is its own event and is announced.
+    """
+    return not (event.kind == EventKind.TRANSFER_NEW and event.detail.get("history"))
+
+
+async def render_line(session: AsyncSession, event_id: int) -> str:
+    """The console's line for one stored event (the one place that decides what it says)."""
+    event = await session.get(Event, event_id)
+    assert event is not None
+    transfer = await session.get(Transfer, event.transfer_id) if event.transfer_id else None
+    wallet = await session.get(Wallet, transfer.wallet_id) if transfer else None
+    senders = await senders_of(session, transfer.id) if transfer and transfer.id else []
+    return describe(event, transfer, wallet, senders)
+
+
 class ConsoleNotifier:
-    """Prints every event stored after a starting point, each once per process."""
+    """The console channel: prints each announced event once, resuming after a restart or a crash.
+
+    It is the outbox channel ``console``: events are queued with ``fan_out`` from its stored
+    stream position, claimed, printed, and marked sent one by one, so a restart prints what was
+    not printed yet (a kill between a print and its mark repeats at most that one line).
+    """
+
+    CHANNEL = "console"
+    BATCH = 100
+    # A crash between claim and print leaves rows leased; printing is instant, so a short lease.
+    LEASE_SECONDS = 10
 
     def __init__(self, db: Database, out: TextIO | None = None) -> None:
         self.db = db
         self.out = out or sys.stdout
-        self.last_id: int | None = None
 
-    async def start_from_now(self) -> None:
-        """Skip events stored before this process started."""
+    async def start(self) -> None:
+        """Create the channel's stored position if it has none (a brand-new channel starts now)."""
         async with self.db.session() as s:
-            self.last_id = int(await s.scalar(select(func.coalesce(func.max(Event.id), 0))) or 0)
+            await consumer_position(s, self.CHANNEL, start="now")
+
+    start_from_now = start  # the name callers used before the position was stored
 
     async def flush(self) -> int:
-        """Print the events stored since the last flush; returns how many."""
-        if self.last_id is None:
-            self.last_id = 0
+        """Print every announced event not printed yet; returns how many lines were printed."""
         async with self.db.session() as s:
-            events = (await s.execute(select(Event).where(Event.id > self.last_id).order_by(Event.id))).scalars().all()
-            lines = []
-            for event in events:
-                transfer = await s.get(Transfer, event.transfer_id) if event.transfer_id else None
-                wallet = await s.get(Wallet, transfer.wallet_id) if transfer else None
-                senders = await senders_of(s, transfer.id) if transfer and transfer.id else []
-                lines.append(describe(event, transfer, wallet, senders))
-                self.last_id = event.id
-        for line in lines:
-            print(line, file=self.out, flush=True)
-        return len(lines)
+            await fan_out(s, self.CHANNEL, announces, start="now")
+        printed = 0
+        while True:
+            async with self.db.session() as s:
+                batch = await claim(s, self.CHANNEL, limit=self.BATCH, lease_seconds=self.LEASE_SECONDS)
+                lines = [(d.id, await render_line(s, d.event_id)) for d in batch]
+            for delivery_id, line in lines:
+                self.emit(line)
+                async with self.db.session() as s:
+                    await mark_sent(s, delivery_id, None)
+                printed += 1
+            if len(batch) < self.BATCH:
+                return printed
+
+    def emit(self, line: str) -> None:
+        """Write one line to the console."""
+        print(line, file=self.out, flush=True)

@@ -65,29 +65,49 @@ async def poll_once(
 class Runner:
     """Schedules each watcher at its own interval, plus periodic jobs (notifier, list updates)."""
 
+    # On stop, jobs still running get this long to finish (a poll's transaction, a console flush)
+    # before the scheduler cancels them and the database closes under them.
+    STOP_GRACE_SECONDS = 10.0
+
     def __init__(self, db: Database) -> None:
         self.db = db
         self.scheduler = AsyncIOScheduler(timezone="UTC")
         self.health: dict[str, WatcherHealth] = {}
+        self._running: set[asyncio.Task[object]] = set()
+
+    async def _tracked(self, fn: Callable[[], Awaitable[object]]) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._running.add(task)
+        try:
+            await fn()
+        finally:
+            self._running.discard(task)
 
     def add_watcher(self, watcher: Watcher, seconds: float, *, after: Sequence[AfterPoll] = ()) -> None:
         health = self.health.setdefault(watcher.chain, WatcherHealth())
 
-        async def job() -> None:
+        async def poll() -> None:
             if health.skip:
                 health.skip -= 1
                 return
             await poll_once(watcher, self.db, health, after=after)
 
+        async def job() -> None:
+            await self._tracked(poll)
+
         self.scheduler.add_job(job, "interval", seconds=seconds, id=f"watch:{watcher.chain}",
                                max_instances=1, coalesce=True, next_run_time=_now())
 
     def add_job(self, name: str, fn: Callable[[], Awaitable[object]], seconds: float, *, start_now: bool = True) -> None:
-        async def job() -> None:
+        async def run() -> None:
             try:
                 await fn()
             except Exception as exc:  # noqa: BLE001
                 log.warning("job failed job=%s error=%s", name, exc)
+
+        async def job() -> None:
+            await self._tracked(run)
 
         self.scheduler.add_job(job, "interval", seconds=seconds, id=name, max_instances=1, coalesce=True,
                                next_run_time=_now() if start_now else None)
@@ -104,6 +124,9 @@ class Runner:
         try:
             await stop.wait()
             log.info("stopping")
+            self.scheduler.pause()
+            if self._running:
+                await asyncio.wait(set(self._running), timeout=self.STOP_GRACE_SECONDS)
         finally:
             self.scheduler.shutdown(wait=False)
             for sig in (signal.SIGINT, signal.SIGTERM):

@@ -26,7 +26,7 @@ def poll(app: AppContext, once: bool) -> None:
         db = await open_database(app.settings)
         watchers = build_watchers(app.settings, db)
         notifier = ConsoleNotifier(db)
-        await notifier.start_from_now()
+        await notifier.start()
         failed = 0
         try:
             after = await screening_wiring.after_poll_steps(app.settings, db)
@@ -58,7 +58,7 @@ def run(app: AppContext) -> None:
         watchers = build_watchers(settings, db)
         runner = Runner(db)
         notifier = ConsoleNotifier(db)
-        await notifier.start_from_now()
+        await notifier.start()
         after = await screening_wiring.after_poll_steps(settings, db)
         for watcher in watchers:
             runner.add_watcher(watcher, settings.chains[watcher.chain].poll_seconds, after=after)

@@ -1,51 +1,50 @@
-"""The console channel: with no Discord token, stored events are printed as readable lines."""
+"""The console channel: with no Discord token, rendered messages are printed as readable blocks on stdout."""
 
 from __future__ import annotations
 
 import sys
-from typing import TextIO
+from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.format import amount
+from bot.messages import Message, Severity, render_event
+from bot.settings import Settings
 from ledger.database import Database
 from ledger.events import consumer_position
+from ledger.models import Event, EventKind
 from ledger.outbox import claim, fan_out, mark_sent
-from ledger.models import Event, EventKind, Transfer, Wallet
-from ledger.queries import senders_of
+from ledger.types import utcnow
+
+if TYPE_CHECKING:
+    from bot.app import App
 
 
-_LEADS = {
-    EventKind.TRANSFER_NEW: "new donation",
-    EventKind.TRANSFER_CONFIRMED: "confirmed",
-    EventKind.TRANSFER_ORPHANED: "dropped from the chain (orphaned)",
-    EventKind.TRANSFER_REINCLUDED: "back in the chain",
-}
+_MARKS = {Severity.INFO: "", Severity.WARNING: "WARNING ", Severity.ALERT: "ALERT "}
 
 
-def describe(event: Event, transfer: Transfer | None, wallet: Wallet | None, senders: list[str]) -> str:
-    """One line for one stored event."""
-    when = event.created_at.strftime("%Y-%m-%d %H:%M:%S UTC")
-    if transfer is not None and wallet is not None:
-        value = f"{amount(transfer.amount, transfer.decimals)} {transfer.asset}"
-        to = wallet.label or wallet.address
-        frm = ", ".join(senders[:3]) + (f" and {len(senders) - 3} more" if len(senders) > 3 else "") if senders else "unknown sender"
-        where = f"block {transfer.block_height}" if transfer.block_height is not None else "mempool"
-        lead = _LEADS.get(event.kind, event.kind)
-        if event.kind == EventKind.SANCTIONS_HIT:
-            party = event.detail.get("party") or "a listed party"
-            return f"{when} SANCTIONS HIT: sender {event.detail.get('address')} of {value} to {to} is listed ({party}); tx {transfer.txid}"
-        return f"{when} {lead}: {value} to {to} from {frm} [{transfer.chain} {where}, {transfer.status}] tx {transfer.txid}"
-    if event.kind == EventKind.WATCHER_FAILED:
-        return f"{when} the {event.chain} watcher stopped working: {event.detail.get('error')} (it keeps retrying, with back-off)"
-    if event.kind == EventKind.WATCHER_RECOVERED:
-        return f"{when} the {event.chain} watcher works again (after {event.detail.get('after_failures')} failed polls)"
-    detail = " ".join(f"{k}={v}" for k, v in sorted(event.detail.items()))
-    return f"{when} {event.kind}{' ' + event.chain if event.chain else ''} {detail}".rstrip()
+def format_message(message: Message, image_dir: Path | None = None) -> str:
+    """A message as a few readable lines; its image is saved under ``image_dir`` and the path printed."""
+    when = (message.timestamp or utcnow()).strftime("%Y-%m-%d %H:%M:%S UTC")
+    out = [f"{when} {_MARKS[message.severity]}{message.title}"]
+    out += [f"    {line}" for line in message.lines]
+    inline = [f"{f.name}: {f.value}".replace("\n", "; ") for f in message.fields if f.inline]
+    if inline:
+        out.append("    " + " | ".join(inline))
+    out += [f"    {f.name}: {f.value}".replace("\n", "\n      ") for f in message.fields if not f.inline]
+    out += [f"    {text}: {url}" for text, url in message.links]
+    if message.image is not None and image_dir is not None:
+        image_dir.mkdir(parents=True, exist_ok=True)
+        path = image_dir / message.image.filename
+        path.write_bytes(message.image.data)
+        out.append(f"    image: {path.resolve()}")
+    if message.mentions_operators:
+        out.append("    (operators are asked to act)")
+    return "\n".join(out)
 
 
 def announces(event: Event) -> bool:
-    """Whether the console tells people about ``event``: everything but history, which is not news.
+    """Whether the console queues ``event``: everything but history, which is not news.
 
     Transfers stored as history (a backfill, an import of the past) are counted and screened; a
     sanctions hit on one is its own event and is announced.
@@ -53,31 +52,24 @@ def announces(event: Event) -> bool:
     return not (event.kind == EventKind.TRANSFER_NEW and event.detail.get("history"))
 
 
-async def render_line(session: AsyncSession, event_id: int) -> str:
-    """The console's line for one stored event (the one place that decides what it says)."""
-    event = await session.get(Event, event_id)
-    assert event is not None
-    transfer = await session.get(Transfer, event.transfer_id) if event.transfer_id else None
-    wallet = await session.get(Wallet, transfer.wallet_id) if transfer else None
-    senders = await senders_of(session, transfer.id) if transfer and transfer.id else []
-    return describe(event, transfer, wallet, senders)
-
-
 class ConsoleNotifier:
     """The console channel: prints each announced event once, resuming after a restart or a crash.
 
     It is the outbox channel ``console``: events are queued with ``fan_out`` from its stored
     stream position, claimed, printed, and marked sent one by one, so a restart prints what was
-    not printed yet (a kill between a print and its mark repeats at most that one line).
+    not printed yet (a kill between a print and its mark repeats at most that one message).
     """
 
+    name = "console"
     CHANNEL = "console"
     BATCH = 100
     # A crash between claim and print leaves rows leased; printing is instant, so a short lease.
     LEASE_SECONDS = 10
 
-    def __init__(self, db: Database, out: TextIO | None = None) -> None:
+    def __init__(self, db: Database, settings: Settings, out: TextIO | None = None) -> None:
         self.db = db
+        self.settings = settings
+        self.image_dir = Path(settings.data_dir) / "images"
         self.out = out or sys.stdout
 
     async def start(self) -> None:
@@ -88,22 +80,42 @@ class ConsoleNotifier:
     start_from_now = start  # the name callers used before the position was stored
 
     async def flush(self) -> int:
-        """Print every announced event not printed yet; returns how many lines were printed."""
+        """Print every announced event not printed yet; returns how many messages were printed."""
         async with self.db.session() as s:
             await fan_out(s, self.CHANNEL, announces, start="now")
         printed = 0
         while True:
             async with self.db.session() as s:
                 batch = await claim(s, self.CHANNEL, limit=self.BATCH, lease_seconds=self.LEASE_SECONDS)
-                lines = [(d.id, await render_line(s, d.event_id)) for d in batch]
-            for delivery_id, line in lines:
-                self.emit(line)
+                texts = [(d.id, await self.render(s, d.event_id)) for d in batch]
+            for delivery_id, text in texts:
+                if text is not None:
+                    self.emit(text)
+                    printed += 1
                 async with self.db.session() as s:
                     await mark_sent(s, delivery_id, None)
-                printed += 1
             if len(batch) < self.BATCH:
                 return printed
 
-    def emit(self, line: str) -> None:
-        """Write one line to the console."""
-        print(line, file=self.out, flush=True)
+    async def render(self, session: AsyncSession, event_id: int) -> str | None:
+        """The console's text for one stored event, or None when it is not told."""
+        event = await session.get(Event, event_id)
+        assert event is not None
+        message = await render_event(session, event, self.settings)
+        return format_message(message, self.image_dir) if message is not None else None
+
+    def emit(self, text: str) -> None:
+        """Write one message to the console."""
+        print(text, file=self.out, flush=True)
+
+    async def close(self) -> None:
+        """Nothing to release: the console stays open."""
+
+
+async def setup(app: App) -> None:
+    """Plugin: with no Discord token, events are printed to the console, resuming where it stopped."""
+    if app.settings.discord.token is not None:
+        return
+    notifier = ConsoleNotifier(app.db, app.settings)
+    await notifier.start()
+    app.add_channel(notifier, every=5)

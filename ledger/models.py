@@ -215,3 +215,4 @@ class Event(SQLModel, table=True):
 from ledger import screening_tables  # noqa: E402,F401
 from ledger import ethereum_tables  # noqa: E402,F401
 from ledger import stream_tables  # noqa: E402,F401
+from ledger import valuation_tables  # noqa: E402,F401

@@ -5,11 +5,10 @@ from __future__ import annotations
 import click
 from tqdm import tqdm
 
-from bot.app import open_database
+from bot.app import App
 from bot.cli import AppContext, pass_app, run_async
 from bot.settings import EvmChain
 from screening.ingest import IngestReport
-from screening.screener import Screener
 from watchers.block_scan import BackfillProgress
 
 
@@ -37,10 +36,8 @@ def backfill(app: AppContext, chain: str, from_block: int, to_block: int | None)
 
     async def _go() -> tuple[int, int]:
         nonlocal found
-        from bot.chains import ethereum
-
-        db = await open_database(app.settings)
-        watcher = ethereum.build(chain, spec, db)
+        running = await App.open(app.settings)
+        watcher = running.watchers[chain]
         bars: list[tqdm] = []  # made on the first progress, once the range is known
 
         def _progress(p: BackfillProgress) -> None:
@@ -54,7 +51,7 @@ def backfill(app: AppContext, chain: str, from_block: int, to_block: int | None)
             bar.update(p.done - p.start + 1 - bar.n)
 
         try:
-            screener = Screener(db)
+            screener = running.screener
             await screener.ensure_lists()
             span = await watcher.backfill(from_block, to_block, progress=_progress)
             # History is screened now, in this run, not at the next poll of `run`.
@@ -63,8 +60,7 @@ def backfill(app: AppContext, chain: str, from_block: int, to_block: int | None)
         finally:
             for bar in bars:
                 bar.close()
-            await watcher.close()
-            await db.close()
+            await running.close()
 
     screened: list[IngestReport] = []
     start, end = run_async(_go)

@@ -7,6 +7,7 @@ import io
 from datetime import timedelta
 
 from bot.console import ConsoleNotifier, announces
+from bot.settings import Settings
 from ledger.database import Database
 from ledger.outbox import claim, fan_out
 from ledger.types import utcnow
@@ -29,7 +30,7 @@ async def _store(db: Database, n: int = 1, *, history: bool = False, sender: str
 
 async def _started(db: Database) -> tuple[ConsoleNotifier, io.StringIO]:
     out = io.StringIO()
-    notifier = ConsoleNotifier(db, out)
+    notifier = ConsoleNotifier(db, Settings(), out)
     await notifier.start()
     return notifier, out
 
@@ -41,7 +42,7 @@ class TestResumesAfterRestart:
         await _store(db)
         notifier, out = await _started(db)
         assert await notifier.flush() == 1 and await notifier.flush() == 0
-        assert out.getvalue().count("new donation: 1 ETH to Relief") == 1
+        assert out.getvalue().count("New donation: 1 ETH\n    1 ETH to Relief") == 1
 
     async def test_hit_raised_while_the_bot_was_down_is_printed(self, db: Database) -> None:
         """A sanctions hit raised by a list update while no bot ran is printed when the bot starts again."""
@@ -52,8 +53,8 @@ class TestResumesAfterRestart:
             assert (await install(s, parse_file(EXCERPT_1119))).new_hits == 1
         notifier, out = await _started(db)
         await notifier.flush()
-        assert out.getvalue().count(f"SANCTIONS HIT: sender {LAZARUS_ETH}") == 1
-        assert "new donation" not in out.getvalue()
+        assert out.getvalue().count(f"Sender {LAZARUS_ETH} is listed") == 1
+        assert "New donation" not in out.getvalue()
 
     async def test_brand_new_channel_starts_from_its_creation(self, db: Database) -> None:
         """A console started for the first time does not print what was stored before it existed."""
@@ -61,7 +62,7 @@ class TestResumesAfterRestart:
         notifier, out = await _started(db)
         await _store(db, 2)
         assert await notifier.flush() == 1
-        assert f"tx 0x{2:064x}" in out.getvalue() and f"tx 0x{1:064x}" not in out.getvalue()
+        assert f"0x{2:064x}" in out.getvalue() and f"0x{1:064x}" not in out.getvalue()
 
     async def test_line_claimed_by_a_process_that_died_is_printed_again(self, db: Database) -> None:
         """A delivery claimed by a process killed before printing is printed once its lease ends."""
@@ -86,12 +87,12 @@ class TestHistoryIsNotNews:
         await _store(db, history=True)
         await Screener(db).screen_new()
         await notifier.flush()
-        assert "new donation" not in out.getvalue()
-        assert out.getvalue().count(f"SANCTIONS HIT: sender {LAZARUS_ETH}") == 1
+        assert "New donation" not in out.getvalue()
+        assert out.getvalue().count(f"Sender {LAZARUS_ETH} is listed") == 1
 
     async def test_live_transfer_is_announced(self, db: Database) -> None:
         """The same transfer stored live prints its "new donation" line."""
         notifier, out = await _started(db)
         await _store(db)
         await notifier.flush()
-        assert "new donation: 1 ETH to Relief" in out.getvalue()
+        assert "New donation: 1 ETH\n    1 ETH to Relief" in out.getvalue()

@@ -15,9 +15,10 @@ import pytest
 from tests.e2e.botproc import run_bot, start_bot
 from tests.e2e.test_bot_ethereum import OFAC_ETH, WATCHED
 from tests.fakes.anvil import Anvil, anvil_binary
+from tests.fakes.prices import valuation_toml
 from tests.watchers.ethereum.devchain import DevChain
 
-HIT = "SANCTIONS HIT: sender "
+HIT = "ALERT Sanctions hit: "
 
 
 @pytest.fixture
@@ -51,7 +52,7 @@ label = "Relief fund (ETH)"
 start_height = {start_height}
 [screening]
 ofac_url = "http://127.0.0.1:9/unreachable"
-""")
+""" + valuation_toml("http://127.0.0.1:9"))
     return path, db_file
 
 
@@ -112,7 +113,7 @@ class TestRestartAfterKill:
             out2, _ = await asyncio.wait_for(second.communicate(), timeout=30)
         after = "".join(lines) + out2.decode()
         assert (before + after).count(HIT) == 1
-        assert f"{HIT}{listed}" in after and "new donation: 2.5 ETH to Relief fund (ETH)" in after
+        assert f"Sender {listed} is listed" in after and "New donation: 2.5 ETH\n    2.5 ETH to Relief fund (ETH)" in after
 
 
 class TestBackfillIsHistory:
@@ -133,4 +134,4 @@ class TestBackfillIsHistory:
 
         status, out, err = await run_bot(config, "poll", "--once")
         assert status == 0, err + out
-        assert out.count(f"{HIT}{listed}") == 1 and "new donation" not in out
+        assert out.count(HIT) == 1 and f"Sender {listed} is listed" in out and "New donation" not in out

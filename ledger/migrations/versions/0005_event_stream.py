@@ -5,7 +5,7 @@ PostgreSQL take their transaction's id. Screening's ingest cursor becomes the po
 consumer "screening", so nothing is screened twice or skipped.
 
 Revision ID: 0005_event_stream
-Revises: 0003_ethereum
+Revises: 0007_valuation
 """
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from alembic import op
 import ledger.types
 
 revision = "0005_event_stream"
-down_revision = "0003_ethereum"
+down_revision = "0007_valuation"
 branch_labels = None
 depends_on = None
 

@@ -6,12 +6,14 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.messages import Message, Severity, render_event
 from bot.settings import Settings
 from ledger.database import Database
-from ledger.models import Event
+from ledger.events import consumer_position
+from ledger.models import Event, EventKind
+from ledger.outbox import claim, fan_out, mark_sent
 from ledger.types import utcnow
 
 if TYPE_CHECKING:
@@ -41,47 +43,79 @@ def format_message(message: Message, image_dir: Path | None = None) -> str:
     return "\n".join(out)
 
 
+def announces(event: Event) -> bool:
+    """Whether the console queues ``event``: everything but history, which is not news.
+
+    Transfers stored as history (a backfill, an import of the past) are counted and screened; a
+    sanctions hit on one is its own event and is announced.
+    """
+    return not (event.kind == EventKind.TRANSFER_NEW and event.detail.get("history"))
+
+
 class ConsoleNotifier:
-    """Prints every event stored after a starting point, each once per process."""
+    """The console channel: prints each announced event once, resuming after a restart or a crash.
+
+    It is the outbox channel ``console``: events are queued with ``fan_out`` from its stored
+    stream position, claimed, printed, and marked sent one by one, so a restart prints what was
+    not printed yet (a kill between a print and its mark repeats at most that one message).
+    """
 
     name = "console"
+    CHANNEL = "console"
+    BATCH = 100
+    # A crash between claim and print leaves rows leased; printing is instant, so a short lease.
+    LEASE_SECONDS = 10
 
     def __init__(self, db: Database, settings: Settings, out: TextIO | None = None) -> None:
         self.db = db
         self.settings = settings
         self.image_dir = Path(settings.data_dir) / "images"
         self.out = out or sys.stdout
-        self.last_id: int | None = None
 
-    async def start_from_now(self) -> None:
-        """Skip events stored before this process started."""
+    async def start(self) -> None:
+        """Create the channel's stored position if it has none (a brand-new channel starts now)."""
         async with self.db.session() as s:
-            self.last_id = int(await s.scalar(select(func.coalesce(func.max(Event.id), 0))) or 0)
+            await consumer_position(s, self.CHANNEL, start="now")
+
+    start_from_now = start  # the name callers used before the position was stored
 
     async def flush(self) -> int:
-        """Print the events stored since the last flush; returns how many."""
-        if self.last_id is None:
-            self.last_id = 0
+        """Print every announced event not printed yet; returns how many messages were printed."""
         async with self.db.session() as s:
-            events = (await s.execute(select(Event).where(Event.id > self.last_id).order_by(Event.id))).scalars().all()
-            lines = []
-            for event in events:
-                message = await render_event(s, event, self.settings)
-                if message is not None:
-                    lines.append(format_message(message, self.image_dir))
-                self.last_id = event.id
-        for line in lines:
-            print(line, file=self.out, flush=True)
-        return len(lines)
+            await fan_out(s, self.CHANNEL, announces, start="now")
+        printed = 0
+        while True:
+            async with self.db.session() as s:
+                batch = await claim(s, self.CHANNEL, limit=self.BATCH, lease_seconds=self.LEASE_SECONDS)
+                texts = [(d.id, await self.render(s, d.event_id)) for d in batch]
+            for delivery_id, text in texts:
+                if text is not None:
+                    self.emit(text)
+                    printed += 1
+                async with self.db.session() as s:
+                    await mark_sent(s, delivery_id, None)
+            if len(batch) < self.BATCH:
+                return printed
+
+    async def render(self, session: AsyncSession, event_id: int) -> str | None:
+        """The console's text for one stored event, or None when it is not told."""
+        event = await session.get(Event, event_id)
+        assert event is not None
+        message = await render_event(session, event, self.settings)
+        return format_message(message, self.image_dir) if message is not None else None
+
+    def emit(self, text: str) -> None:
+        """Write one message to the console."""
+        print(text, file=self.out, flush=True)
 
     async def close(self) -> None:
         """Nothing to release: the console stays open."""
 
 
 async def setup(app: App) -> None:
-    """Plugin: with no Discord token, events stored from now on are printed to the console."""
+    """Plugin: with no Discord token, events are printed to the console, resuming where it stopped."""
     if app.settings.discord.token is not None:
         return
     notifier = ConsoleNotifier(app.db, app.settings)
-    await notifier.start_from_now()
+    await notifier.start()
     app.add_channel(notifier, every=5)

@@ -9,12 +9,17 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from sqlalchemy import JSON, BigInteger, Column, ForeignKey, Index, Integer, UniqueConstraint
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
 from sqlmodel import Field, SQLModel
 
 from ledger.types import BigSum, BigUInt, UTCDateTime, utcnow
+
+if TYPE_CHECKING:
+    from ledger.events import StreamPosition
 
 
 class TransferStatus(StrEnum):
@@ -158,12 +163,42 @@ class WalletCursor(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
 
 
+class CurrentXact(FunctionElement[int]):
+    """The writing transaction's id as a column default: ``pg_current_xact_id()`` on PostgreSQL, 0 elsewhere.
+
+    On SQLite every transaction is BEGIN IMMEDIATE, so ids already commit in order and 0 suffices.
+    """
+
+    type = BigInteger()
+    inherit_cache = True
+
+
+@compiles(CurrentXact)
+def _current_xact_default(element: CurrentXact, compiler: Any, **kw: Any) -> str:
+    return "0"
+
+
+@compiles(CurrentXact, "postgresql")
+def _current_xact_postgresql(element: CurrentXact, compiler: Any, **kw: Any) -> str:
+    return "(pg_current_xact_id()::text::bigint)"
+
+
 class Event(SQLModel, table=True):
-    """A stored state change the bot may tell people about; ids only ever increase."""
+    """A stored state change the bot may tell people about.
+
+    Read it through ``ledger.events.read_events``, in (xact, id) order: on PostgreSQL ids are
+    handed out at insert and commit out of order, so "id greater than the last one" can skip.
+    """
 
     __tablename__ = "event"
+    __table_args__ = (Index("ix_event_xact_id", "xact", "id"),)
 
     id: Optional[int] = Field(default=None, primary_key=True)
+    # The writing transaction (PostgreSQL xid8 as a number; 0 on SQLite). Left None on insert so
+    # the database fills it in.
+    xact: Optional[int] = Field(
+        default=None, sa_column=Column(BigInteger, nullable=False, server_default=CurrentXact())
+    )
     kind: str = Field(max_length=32)
     chain: Optional[str] = Field(default=None, max_length=32)
     transfer_id: Optional[int] = Field(
@@ -171,7 +206,18 @@ class Event(SQLModel, table=True):
     )
     detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+
+    @property
+    def position(self) -> "StreamPosition":
+        """Where this event stands in the stream."""
+        from ledger.events import StreamPosition
+
+        assert self.id is not None and self.xact is not None
+        return StreamPosition(int(self.xact), int(self.id))
+
+
 from ledger import screening_tables  # noqa: E402,F401
 from ledger import ethereum_tables  # noqa: E402,F401
+from ledger import stream_tables  # noqa: E402,F401
 from ledger import valuation_tables  # noqa: E402,F401
 from ledger import chat_tables  # noqa: E402,F401

@@ -1,4 +1,6 @@
-"""The screening room's tables: list versions and their entries, sources, hits, and the ingest cursor.
+"""The screening room's tables: list versions and their entries, sources, and hits.
+
+Screening's place in the event stream is the consumer "screening" (``ledger.events``).
 
 Everything lives in the ledger database so several bot instances share one current list and
 one history of hits.
@@ -111,13 +113,3 @@ class ScreeningHit(SQLModel, table=True):
     delisted_version_id: Optional[int] = Field(
         default=None, sa_column=Column(Integer, ForeignKey("screening_list_version.id"), nullable=True)
     )
-
-
-class ScreeningCursor(SQLModel, table=True):
-    """How far screening on ingest has read the event log (the last ``transfer.new`` event screened)."""
-
-    __tablename__ = "screening_cursor"
-
-    name: str = Field(max_length=32, primary_key=True)
-    event_id: int = Field(default=0, sa_column=Column(Integer, nullable=False))
-    updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ledger.models import Event, EventKind, Transfer, TransferStatus
+from ledger.models import EventKind, Transfer, TransferStatus
 from ledger.totals import TotalsDelta, apply_deltas
 from ledger.types import sqlite_text, time_param, uint256_param, utcnow
 
@@ -108,13 +108,16 @@ def _dedupe(items: Iterable[TransferIn]) -> list[TransferIn]:
 
 
 async def record_transfers(
-    session: AsyncSession, items: Sequence[TransferIn], *, now: datetime | None = None
+    session: AsyncSession, items: Sequence[TransferIn], *, now: datetime | None = None, history: bool = False
 ) -> WriteResult:
     """Store each transfer once; a transfer seen before is updated where its block or status moved.
 
     A known transfer that reappears with another block (a reorg re-included it) keeps its id and
-    takes the new block. Running totals and events follow in the same transaction.
+    takes the new block. Running totals and events follow in the same transaction. With
+    ``history=True`` (a backfill, a first sync, an import of the past) the ``transfer.new`` events
+    say ``detail["history"] = True``: screened like any other, never announced one by one.
     """
+    marks: dict[str, Any] = {"history": True} if history else {}
     now = now or utcnow()
     result = WriteResult()
     deltas = TotalsDelta()
@@ -131,7 +134,7 @@ async def record_transfers(
             result.inserted.append(tid)
             deltas.add(item.wallet_id, item.asset, item.decimals, str(item.status), 1, item.amount)
             senders.extend((tid, a) for a in dict.fromkeys(item.senders))
-            events.append(_event(EventKind.TRANSFER_NEW, chain, tid, now, status=str(item.status)))
+            events.append(_event(EventKind.TRANSFER_NEW, chain, tid, now, status=str(item.status), **marks))
         await _raw_insert(session, "transfer_sender", ("transfer_id", "address"), senders, on_conflict_nothing=True)
         if by_key:
             await _update_existing(session, by_key, now, result, deltas, events)
@@ -298,5 +301,5 @@ async def record_event(
     session: AsyncSession, kind: EventKind, *, chain: str | None = None, transfer_id: int | None = None, **detail: Any
 ) -> None:
     """Append one event (a sanctions hit, a watcher failing) to the event log."""
-    session.add(Event(kind=str(kind), chain=chain, transfer_id=transfer_id, detail=detail))
-    await session.flush()
+    await session.flush()  # rows it may refer to, added through the ORM, go first
+    await _insert_events(session, [_event(kind, chain, transfer_id, utcnow(), **detail)])

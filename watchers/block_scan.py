@@ -291,7 +291,8 @@ class BlockScanner:
                 raise MalformedResponse(self.chain, f"the chain reorganised at block {rng[0]} during the backfill; run it again")
             previous = scanned.headers[-1].hash if scanned.headers else None
             async with self.db.session() as s:
-                await record_transfers(s, _with_status(scanned.transfers, head.confirmed))
+                # The past is history: counted and screened, not announced one by one.
+                await record_transfers(s, _with_status(scanned.transfers, head.confirmed), history=True)
                 row = await s.get(BackfillCursor, (self.chain, start))
                 assert row is not None
                 row.height, row.updated_at = rng[1], utcnow()

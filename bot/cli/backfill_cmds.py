@@ -8,6 +8,7 @@ from tqdm import tqdm
 from bot.app import App
 from bot.cli import AppContext, pass_app, run_async
 from bot.settings import EvmChain
+from screening.ingest import IngestReport
 from watchers.block_scan import BackfillProgress
 
 
@@ -17,7 +18,11 @@ from watchers.block_scan import BackfillProgress
 @click.option("--to-block", "to_block", type=click.IntRange(min=0), default=None, help="Last block (default: the tip).")
 @pass_app
 def backfill(app: AppContext, chain: str, from_block: int, to_block: int | None) -> None:
-    """Store every donation in blocks FROM..TO of CHAIN; run it again with the same --from-block to resume."""
+    """Store every donation in blocks FROM..TO of CHAIN as history, and screen their senders.
+
+    Run it again with the same --from-block to resume. History is counted and screened (a
+    sanctions hit is announced) but not announced donation by donation.
+    """
     spec = app.settings.chains.get(chain)
     if spec is None:
         known = ", ".join(sorted(app.settings.chains)) or "none"
@@ -46,14 +51,22 @@ def backfill(app: AppContext, chain: str, from_block: int, to_block: int | None)
             bar.update(p.done - p.start + 1 - bar.n)
 
         try:
-            return await watcher.backfill(from_block, to_block, progress=_progress)
+            screener = running.screener
+            await screener.ensure_lists()
+            span = await watcher.backfill(from_block, to_block, progress=_progress)
+            # History is screened now, in this run, not at the next poll of `run`.
+            screened.append(await screener.screen_new())
+            return span
         finally:
             for bar in bars:
                 bar.close()
             await running.close()
 
+    screened: list[IngestReport] = []
     start, end = run_async(_go)
     click.echo(f"backfill {chain}: blocks {start}..{end} stored, {found} transfers found")
+    for report in screened:
+        click.echo(f"screened the senders of {report.transfers} stored transfer(s): {len(report.hits or [])} sanctions hit(s)")
 
 
 def register(group: click.Group) -> None:

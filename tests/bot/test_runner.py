@@ -94,7 +94,7 @@ class TestConsoleNotifier:
         """A stored donation prints one readable block with amount, wallet label, status and sender, once."""
         out = io.StringIO()
         notifier = ConsoleNotifier(db, Settings(), out)
-        await notifier.start_from_now()
+        await notifier.start()
         await poll_once(ScriptedWatcher(db, await _wallet(db), ["store"]), db, WatcherHealth())
         assert await notifier.flush() == 1
         assert await notifier.flush() == 0
@@ -108,7 +108,7 @@ class TestWatcherEventsOnTheConsole:
         """watcher.failed and watcher.recovered print as plain sentences naming the chain."""
         out = io.StringIO()
         notifier = ConsoleNotifier(db, Settings(), out)
-        await notifier.start_from_now()
+        await notifier.start()
         watcher = ScriptedWatcher(db, await _wallet(db), ["fail", "store"])
         health = WatcherHealth()
         await poll_once(watcher, db, health)

@@ -163,3 +163,15 @@ class TestConcurrentWriters:
         async with db.session() as s:
             totals = await queries.totals(s)
         assert sum(t.pending for t in totals) == 2 * 6 * 300 and {t.count for t in totals} == {12}
+
+
+class TestHistory:
+    async def test_history_transfers_are_marked_in_their_event(self, db: Database) -> None:
+        """record_transfers(history=True) marks transfer.new events detail["history"]; a live write does not."""
+        wid = await _wallet(db)
+        async with db.session() as s:
+            await record_transfers(s, [_eth(wid)], history=True)
+            await record_transfers(s, [_eth(wid, txid="0x" + "cd" * 32)])
+        async with db.session() as s:
+            details = [e.detail for e in (await s.execute(select(Event).order_by(Event.id))).scalars()]
+        assert details[0].get("history") is True and "history" not in details[1]

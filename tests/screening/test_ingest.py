@@ -8,7 +8,8 @@ from sqlalchemy import select
 
 from ledger.database import Database
 from ledger.models import Event, EventKind
-from ledger.screening_tables import ScreeningCursor, ScreeningHit
+from ledger.screening_tables import ScreeningHit
+from ledger.stream_tables import ConsumerPosition
 from screening.ofac_xml import parse_file
 from screening.screener import Screener
 from screening.versions import install
@@ -54,15 +55,16 @@ class TestScreeningOnIngest:
         async with db.session() as s:
             assert len((await s.execute(select(ScreeningHit))).scalars().all()) == 2
 
-    async def test_cursor_advances_with_the_hits(self, db: Database) -> None:
-        """The cursor ends at the newest transfer.new event, in the same commit as the hits."""
+    async def test_position_advances_with_the_hits(self, db: Database) -> None:
+        """The consumer "screening" ends at the newest transfer.new event, in the same commit as the hits."""
         screener = await _screener(db)
         await store_transfer(db, (CLEAN_ETH,), txid="0x" + "ee" * 32)
         report = await screener.screen_new()
         async with db.session() as s:
-            newest = max(e.id for e in (await s.execute(select(Event))).scalars())
-            cursor = (await s.execute(select(ScreeningCursor))).scalar_one()
-        assert cursor.event_id == report.cursor == newest and report.hits == []
+            newest = max((e for e in (await s.execute(select(Event))).scalars()), key=lambda e: e.position)
+            stored = await s.get(ConsumerPosition, "screening")
+        assert stored is not None and (stored.xact, stored.event_id) == (newest.xact, newest.id)
+        assert report.position == newest.position and report.hits == []
 
     async def test_batches_cover_every_transfer(self, db: Database) -> None:
         """With a batch of one event, every transfer is still screened in one call."""
@@ -93,7 +95,7 @@ class TestCrashSafety:
                 raise RuntimeError("crash before commit")
         async with db.session() as s:
             assert (await s.execute(select(ScreeningHit))).scalars().all() == []
-            assert (await s.execute(select(ScreeningCursor))).scalars().all() == []
+            assert (await s.execute(select(ConsumerPosition))).scalars().all() == []
         assert len((await screener.screen_new()).hits or []) == 1
         assert (await screener.screen_new()).hits == []
 

@@ -44,6 +44,7 @@ PLUGINS: tuple[str, ...] = (
     "bot.valuation_wiring",  # fiat values after each poll, the valuation retry job
     "bot.console",           # the console channel (when no Discord token is set)
     "bot.summary_schedule",  # the daily summary made due at summary.time (once per local date)
+    "bot.discord.plugin",    # the Discord client and its alert/summary channels (when a token is set)
     "bot.health",            # GET /healthz
     "bot.metrics",           # GET /metrics
 )

@@ -56,6 +56,8 @@ async def problems(app: App, now: datetime | None = None) -> tuple[list[str], di
         elif checked is not None and now - checked > limit:
             hours = (now - checked).total_seconds() / 3600
             reasons.append(f"the {st.source} list was last checked {hours:.0f} h ago (stale after {limit.total_seconds() / 3600:.0f} h)")
+    for problem in getattr(getattr(app, "discord_bot", None), "delivery_problems", {}).values():
+        reasons.append(f"discord delivery stopped: {problem}")  # a 403/404 channel (bot/discord/delivery.py)
     return reasons, {"chains": chains, "lists": lists}
 
 

@@ -28,13 +28,13 @@ def point_at(api_base: str | None, gateway_url: str | None) -> None:
 class DonationBot(commands.Bot):
     """The bot: app commands only (no message content intent), mentions off unless a message allows one."""
 
-    def __init__(self, app: App) -> None:
+    def __init__(self, app: App, **options: object) -> None:
         point_at(app.settings.discord.api_base, app.settings.discord.gateway_url)
         intents = discord.Intents.none()
         intents.guilds = True
         super().__init__(
             command_prefix=commands.when_mentioned, intents=intents, help_command=None,
-            allowed_mentions=discord.AllowedMentions.none(),
+            allowed_mentions=discord.AllowedMentions.none(), **options,
         )
         self.app = app
         self.delivery_problems: dict[str, str] = {}  # channel name -> why delivery stopped (shown in /watch list, health)

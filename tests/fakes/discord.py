@@ -17,8 +17,9 @@ Shapes from Discord's developer documentation (API v10) and discord.py 2.x's use
   description 4,096, 25 fields (name 256, value 1,024), footer 2,048, total 6,000; 10 files.
 - Gateway (``/gateway``, JSON text frames): HELLO (op 10), IDENTIFY (op 2) -> READY dispatch,
   heartbeat (op 1) -> ACK (op 11). ``interact()`` dispatches an INTERACTION_CREATE for a slash
-  command; the bot answers through ``POST /interactions/{id}/{token}/callback`` and the webhook
-  routes, recorded as ``replies``.
+  command; the bot answers through ``POST /interactions/{id}/{token}/callback?with_response=true``
+  (answered with ``{"interaction": {...}, "resource": {"type"}}``, as discord.py 2.7 reads it) and
+  the webhook routes, recorded as ``replies``.
 """
 
 from __future__ import annotations
@@ -206,9 +207,16 @@ class FakeDiscord:
             return _json(self.commands)
         if parts[0] == "channels" and len(parts) >= 3 and parts[2] == "messages":
             return self._messages(method, int(parts[1]), parts[3] if len(parts) > 3 else None, body, request)
-        if parts[0] == "interactions":  # POST /interactions/{id}/{token}/callback
+        if parts[0] == "interactions":  # POST /interactions/{id}/{token}/callback?with_response=true
             self.replies.append({"kind": "callback", "token": parts[2], **body})
-            return web.Response(status=204)
+            data = body.get("data") or {}
+            resource: dict[str, Any] = {"type": body.get("type")}
+            if body.get("type") == 4:
+                resource["message"] = self._message(0, data)
+            return _json({"interaction": {"id": parts[1], "type": 2, "response_message_id": None,
+                                          "response_message_loading": body.get("type") == 5,
+                                          "response_message_ephemeral": bool((data.get("flags") or 0) & 64)},
+                          "resource": resource})
         if parts[0] == "webhooks":  # followups and @original edits
             message = {**self._message(0, body), "webhook_id": str(APP_ID)}
             self.replies.append({"kind": f"{method} {'/'.join(parts[3:]) or 'followup'}", "token": parts[2], **body})

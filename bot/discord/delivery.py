@@ -37,6 +37,7 @@ ALERT_KINDS = TRANSFER_KINDS | {
     str(EventKind.WATCHER_RECOVERED), LIST_STALE, LIST_UPDATE_FAILED, LIST_OK, "wallet.added", "wallet.removed",
 }
 HISTORY_SCAN = 50  # recent channel messages searched for a retried delivery's reference
+LEASE_SECONDS = 20  # a crashed sender's claim is taken over this soon (a send, with rate-limit waits, is far shorter)
 
 
 def accepts_alert(event: Event) -> bool:
@@ -93,7 +94,7 @@ class DiscordChannel:
         sent = 0
         while True:
             async with self.db.session() as s:
-                batch = await claim(s, self.name, limit=20)
+                batch = await claim(s, self.name, limit=20, lease_seconds=LEASE_SECONDS)
             if not batch:
                 return sent
             for delivery in batch:

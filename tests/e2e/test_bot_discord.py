@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import sqlite3
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
@@ -54,13 +55,9 @@ async def until(check: Callable[[], object], what: str, timeout: float = 60) -> 
         raise AssertionError(f"timed out waiting for {what}") from None
 
 
-class TestDiscordEndToEnd:
-    @pytest.mark.slow
-    async def test_listed_donation_alerts_edit_and_total(self, tmp_path: Path, dev: DevChain, prices: PriceFake,
-                                                         discord_fake: FakeDiscord, monkeypatch: pytest.MonkeyPatch) -> None:
-        """One donation alert edited to confirmed, one sanctions alert mentioning the role, then /donations total answers 2.5 ETH."""
-        config = tmp_path / "bot.toml"
-        config.write_text(f"""
+def write_config(tmp_path: Path, dev: DevChain, prices: PriceFake, discord_fake: FakeDiscord) -> Path:
+    config = tmp_path / "bot.toml"
+    config.write_text(f"""
 data_dir = "{tmp_path / 'data'}"
 [database]
 url = "sqlite+aiosqlite:///{tmp_path / 'data' / 'ledger.db'}"
@@ -86,6 +83,15 @@ start_height = 1
 [screening]
 ofac_url = "http://127.0.0.1:9/unreachable"
 """ + valuation_toml(prices.url))
+    return config
+
+
+class TestDiscordEndToEnd:
+    @pytest.mark.slow
+    async def test_listed_donation_alerts_edit_and_total(self, tmp_path: Path, dev: DevChain, prices: PriceFake,
+                                                         discord_fake: FakeDiscord, monkeypatch: pytest.MonkeyPatch) -> None:
+        """One donation alert edited to confirmed, one sanctions alert mentioning the role, then /donations total answers 2.5 ETH."""
+        config = write_config(tmp_path, dev, prices, discord_fake)
         monkeypatch.setenv("DONATION_WATCH_DISCORD__TOKEN", "fake-token")
         proc = await start_bot(config, "run")
         try:
@@ -131,4 +137,42 @@ ofac_url = "http://127.0.0.1:9/unreachable"
                 proc.send_signal(signal.SIGTERM)
             out, err = await asyncio.wait_for(proc.communicate(), 30)
         assert proc.returncode == 0, err.decode()[-3000:]
+        assert "Traceback" not in err.decode(), err.decode()[-3000:]
+
+    @pytest.mark.slow
+    async def test_sigkill_after_posting_before_marking_posts_once(self, tmp_path: Path, dev: DevChain, prices: PriceFake,
+                                                                  discord_fake: FakeDiscord, monkeypatch: pytest.MonkeyPatch) -> None:
+        """Killed (SIGKILL) after Discord stored the alert but before the bot marked it: the restarted bot posts it once."""
+        config = write_config(tmp_path, dev, prices, discord_fake)
+        monkeypatch.setenv("DONATION_WATCH_DISCORD__TOKEN", "fake-token")
+        discord_fake.hold_seconds = 30
+        proc = await start_bot(config, "run")
+        try:
+            await until(discord_fake.identified.is_set, "the bot to connect to the gateway")
+            await asyncio.sleep(6)  # the alerts channel has made its stream position (first flush)
+            dev.send(dev.rpc("eth_accounts")[0], WATCHED, 10**18)
+            await until(discord_fake.created.is_set, "the first alert to reach Discord")
+            held = next(r for r in discord_fake.requests if r.method == "POST" and "/messages" in r.path).payload["nonce"]
+            proc.kill()  # SIGKILL: no chance to mark the delivery sent
+            await proc.wait()
+        finally:
+            if proc.returncode is None:
+                proc.kill()
+                await proc.wait()
+        discord_fake.hold_seconds = 0
+        stored = [m for m in discord_fake.messages[ALERTS] if m["nonce"] == held]
+        assert len(stored) == 1  # Discord has the message; the bot never marked its delivery sent
+        ledger = sqlite3.connect(tmp_path / "data" / "ledger.db")
+        delivery = lambda: ledger.execute(  # noqa: E731
+            "select state, external_id, attempts from delivery where id = ?", (int(held.removeprefix("dw-")),)).fetchone()
+        assert delivery()[0] == "pending"
+        again = await start_bot(config, "run")
+        try:
+            await until(lambda: delivery()[0] == "sent", "the restarted bot to settle the unmarked alert", timeout=60)
+        finally:
+            again.send_signal(signal.SIGTERM)
+            _, err = await asyncio.wait_for(again.communicate(), 30)
+        assert delivery() == ("sent", stored[0]["id"], 2)  # the existing message, found by its reference or nonce
+        assert [m["nonce"] for m in discord_fake.messages[ALERTS]].count(held) == 1
+        assert [m["embeds"][0]["title"] for m in discord_fake.messages[ALERTS]].count("New donation: 1 ETH") == 1
         assert "Traceback" not in err.decode(), err.decode()[-3000:]

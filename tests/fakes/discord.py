@@ -97,6 +97,8 @@ class FakeDiscord:
         self.nonces: dict[tuple[int, str], tuple[dict[str, Any], datetime]] = {}
         self.identified = asyncio.Event()
         self.commands: list[dict[str, Any]] = []
+        self.hold_seconds = 0.0  # a create is stored at once but answered this much later (to kill the bot in between)
+        self.created = asyncio.Event()
         self._ids = itertools.count(1_000_000_000_000_000_000)
         self._ws: web.WebSocketResponse | None = None
         self._seq = itertools.count(1)
@@ -171,6 +173,10 @@ class FakeDiscord:
                 return _error(status, 0, "scripted failure")
         response = await self._route(request, payload or {})
         record.status = response.status
+        if request.method == "POST" and "/messages" in request.path and response.status == 200:
+            self.created.set()
+            if self.hold_seconds:
+                await asyncio.sleep(self.hold_seconds)
         return response
 
     async def _body(self, request: web.Request) -> tuple[dict[str, Any] | None, list[tuple[str, int, bytes]]]:

@@ -26,6 +26,8 @@ from ledger.transfer_details import transfers_by_txid
 from ledger.types import utcnow
 from ledger.wallet_changes import find_wallets
 from ledger.wallets import list_wallets
+from valuation.money import display
+from valuation.totals import fiat_totals
 
 if TYPE_CHECKING:
     from bot.discord.client import DonationBot
@@ -88,6 +90,7 @@ class Donations(commands.GroupCog, group_name="donations", group_description="Do
         async with self.app.db.session() as s:
             rows = await queries.totals(s, wallet_id=chosen.id if chosen else None)  # type: ignore[union-attr]
             donors = await queries.unique_senders(s)
+            fiat = None if chosen else await fiat_totals(s, self.app.settings.valuation.currency)
         per_asset: dict[str, list[int]] = {}
         for t in rows:
             entry = per_asset.setdefault(t.asset, [t.decimals, 0, 0, 0])
@@ -101,6 +104,13 @@ class Donations(commands.GroupCog, group_name="donations", group_description="Do
             if pending:
                 value += f"\n{amount(pending, dec)} pending"
             embed.add_field(name=asset, value=f"{value}\n{count} donation{'s' if count != 1 else ''}")
+        if fiat is not None and (fiat.valued_count or fiat.unvalued_count):
+            value = f"**{display(fiat.confirmed, fiat.currency)}** confirmed"
+            if fiat.pending:
+                value += f"\n{display(fiat.pending, fiat.currency)} pending"
+            if fiat.unvalued_count:
+                value += f"\n{fiat.unvalued_count} not valued yet"
+            embed.add_field(name=f"Value at arrival ({fiat.currency})", value=value, inline=False)
         count = sum(v[3] for v in per_asset.values())
         embed.description = f"{count} donations" + ("" if chosen else f" from {donors} unique donors") if per_asset else "No donations yet."
         await interaction.followup.send(embed=embed)

@@ -111,3 +111,22 @@ class TestWalletsAndTx:
         alice = simcord_env.guild.add_member(simcord_env.create_user("alice"))
         message = first(await alice.slash(channel, "donations summary"))
         assert message.embeds[0].title.startswith("Daily summary") and message.attachments[0].filename.endswith(".png")
+
+
+class TestFiat:
+    async def test_total_adds_the_value_at_arrival_and_the_unvalued_count(self, simcord_env, db: Database) -> None:  # type: ignore[no-untyped-def]
+        """With one donation valued at 6,000 USD, /donations total shows it and how many are not valued yet."""
+        from decimal import Decimal
+
+        from ledger.types import utcnow
+        from ledger.valuation_tables import TransferValue
+
+        seeded = await seed(db)
+        async with db.session() as s:
+            s.add(TransferValue(transfer_id=seeded.transfers[4], currency="USD", value=Decimal("6000.004"), price=Decimal("2000.001"),
+                                source="coinbase", granularity=3600, candle_time=utcnow(), priced_at=utcnow()))
+        channel = simcord_env.create_guild().create_text_channel("general")
+        alice = simcord_env.guild.add_member(simcord_env.create_user("alice"))
+        embed = first(await alice.slash(channel, "donations total")).embeds[0]
+        fields = {f.name: f.value for f in embed.fields}
+        assert fields["Value at arrival (USD)"] == "**0.00 USD** confirmed\n6,000.00 USD pending\n4 not valued yet"

@@ -130,3 +130,13 @@ class TestFiat:
         embed = first(await alice.slash(channel, "donations total")).embeds[0]
         fields = {f.name: f.value for f in embed.fields}
         assert fields["Value at arrival (USD)"] == "**0.00 USD** confirmed\n6,000.00 USD pending\n4 not valued yet"
+
+
+class TestAutocomplete:
+    async def test_wallet_option_suggests_matching_labels(self, simcord_env, db: Database) -> None:  # type: ignore[no-untyped-def]
+        """Typing "eth" in the wallet option offers the Ethereum wallet by label, its id as the value."""
+        seeded = await seed(db)
+        channel = simcord_env.create_guild().create_text_channel("general")
+        alice = simcord_env.guild.add_member(simcord_env.create_user("alice"))
+        choices = await alice.autocomplete(channel, "donations total", "wallet", "eth")
+        assert choices == [{"name": "Relief (ETH) (ethereum)", "value": str(seeded.eth_wallet)}]

@@ -213,3 +213,19 @@ class TestWatcherHealth:
         assert await channel.flush() == 1
         assert [m["embeds"][0]["title"] for m in fake.messages[ALERTS]] == [
             "The ethereum watcher stopped working", "The ethereum watcher works again"]
+
+
+class TestWhatIsTold:
+    async def test_history_and_small_donations_are_not_posted(self, db: Database, fake: FakeDiscord, bot: DonationBot) -> None:
+        """Backfilled history is never posted one by one; a donation below alerts.min_amount is counted, not posted."""
+        seeded = await seed(db)
+        async with db.session() as s:
+            await record_transfers(s, [TransferIn(chain="ethereum", txid=f"0x{900 + i:064x}", position=-1, wallet_id=seeded.eth_wallet,
+                                                  asset="ETH", decimals=18, amount=10**18, senders=(DONOR,)) for i in range(3)], history=True)
+        from decimal import Decimal
+
+        bot.app.settings.alerts.min_amount = {"BTC": Decimal(1)}
+        await alerts(bot).flush()
+        titles = [m["embeds"][0]["title"] for m in fake.messages.get(ALERTS, [])]
+        assert not any("BTC" in t for t in titles)  # all BTC donations are below 1 BTC
+        assert titles.count("New donation: 1 ETH") == 0 and "New donation: 3 ETH" in titles

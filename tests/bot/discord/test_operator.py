@@ -88,3 +88,26 @@ class TestWatchChanges:
         chat_app.settings.wallets.append(WalletEntry(chain="ethereum", address=ETH_WALLET, label="Relief (ETH)"))
         result = await world["admin"].slash(world["channel"], "watch remove", address=ETH_WALLET)
         assert result.ephemeral and "defined in the config file" in result.response.content
+
+
+class TestScreen:
+    async def test_hits_lists_open_hits_with_their_transfers(self, world, db: Database) -> None:  # type: ignore[no-untyped-def]
+        """/screen hits shows each open hit's address, list, party and transfer, privately."""
+        from ledger.screening_tables import ScreeningHit, ScreeningListVersion
+
+        seeded = await seed(db)
+        async with db.session() as s:
+            version = ScreeningListVersion(source="ofac-sdn", origin="test", sha256="ab" * 32, count=1)
+            s.add(version)
+            await s.flush()
+            s.add(ScreeningHit(transfer_id=seeded.transfers[4], address=NEW_ETH, key=NEW_ETH.lower(), source="ofac-sdn",
+                               version_id=version.id, party="LAZARUS GROUP"))
+        result = await world["operator"].slash(world["channel"], "screen hits")
+        message = result.followups[0] if result.followups else result.response
+        assert result.ephemeral and message.embeds[0].title == "1 open sanctions hit"
+        assert f"`{NEW_ETH}` on ofac-sdn: LAZARUS GROUP · 3 ETH to Relief (ETH)" in message.embeds[0].description
+
+    async def test_check_refuses_what_is_no_address(self, world, db: Database) -> None:  # type: ignore[no-untyped-def]
+        """/screen check with text that is no address answers privately what is wrong."""
+        result = await world["operator"].slash(world["channel"], "screen check", address="hello")
+        assert result.ephemeral and result.response.content

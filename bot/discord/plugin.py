@@ -64,8 +64,8 @@ class StartingChannel:
 def setup(app: App) -> None:
     """Register the Discord channels (alerts, summary) when a token is set."""
     token = app.settings.discord.token
-    if token is None:
-        return
+    if token is None or not app.runs("bot"):
+        return  # no token: the console speaks; a watchers-only instance leaves chat to the bot instance
     from bot.discord.client import DonationBot
 
     bot = DonationBot(app)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -75,7 +76,7 @@ async def install(
         await session.flush()
         return InstallReport(parsed.source, info_of(current), unchanged=True, skipped=parsed.skipped)
     old_entries = await entries_of(session, current.id) if current is not None and current.id is not None else []
-    changes: ListDiff = diff(old_entries, parsed.entries)
+    changes: ListDiff = await asyncio.to_thread(diff, old_entries, parsed.entries)
     version: ScreeningListVersion = await store_version(session, parsed, now)
     state.current_version_id = version.id
     # HTTP validators describe the version in force: a version from a file has none.

@@ -62,6 +62,8 @@ class DiscordSettings(_Strict):
     alerts_channel_id: int | None = None
     summary_channel_id: int | None = None
     operator_role_id: int | None = None  # may use /watch and /screen; mentioned by sanctions alerts
+    api_base: str | None = None  # a Discord REST proxy instead of https://discord.com/api/v10
+    gateway_url: str | None = None  # with it, the gateway instead of wss://gateway.discord.gg/
 
 
 class AlertSettings(_Strict):
@@ -125,7 +127,10 @@ class ScreeningSettings(_Strict):
     """Sanctions lists: where to fetch them and how often."""
 
     ofac_url: str = "https://sanctionslistservice.ofac.treas.gov/api/PublicationPreview/exports/SDN_ADVANCED.XML"
-    update_hours: Annotated[float, Field(gt=0)] = 24.0
+    # Hourly: OFAC publishes at irregular times, and the conditional GET costs nothing when nothing changed.
+    update_hours: Annotated[float, Field(gt=0)] = 1.0
+    # The list in force is told as stale when it is older than this and no check confirmed it within it.
+    max_list_age_days: Annotated[float, Field(gt=0)] = 3.0
     extra_lists: list[str] = []
     own_list: str | None = None
     opensanctions_file: str | None = None

@@ -5,7 +5,7 @@ PostgreSQL take their transaction's id. Screening's ingest cursor becomes the po
 consumer "screening", so nothing is screened twice or skipped.
 
 Revision ID: 0005_event_stream
-Revises: 0007_valuation
+Revises: 0009_discord
 """
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from alembic import op
 import ledger.types
 
 revision = "0005_event_stream"
-down_revision = "0007_valuation"
+down_revision = "0009_discord"
 branch_labels = None
 depends_on = None
 

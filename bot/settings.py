@@ -8,24 +8,28 @@ from __future__ import annotations
 
 import os
 import tomllib
+import datetime as dt
+from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Union
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from bot.chains import FAMILIES, family_of
+from bot.chains.bitcoin import BitcoinChain
+from bot.chains.ethereum import MAINNET_TOKENS, EvmChain, Token
+from bot.chains.family import StrictModel as _Strict
 from bot.errors import ConfigError
-from watchers.addresses import ChainKind, canonical
 from watchers.errors import InvalidAddress
+
+__all__ = ["BitcoinChain", "EvmChain", "MAINNET_TOKENS", "Token", "Settings", "load_settings"]
 
 ENV_PREFIX = "DONATION_WATCH_"
 DEFAULT_CONFIG = "config/example.toml"
 # Keys that hold secrets: allowed only from the environment.
 SECRET_KEYS = {("discord", "token"): "DONATION_WATCH_DISCORD__TOKEN", ("database", "password"): "DONATION_WATCH_DATABASE__PASSWORD"}
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 class DatabaseSettings(_Strict):
@@ -54,65 +58,58 @@ class DiscordSettings(_Strict):
     """Where messages go; with no token they are printed to the console."""
 
     token: SecretStr | None = None
+    guild_id: int | None = None  # slash commands are synced to this guild, so they appear at once
     alerts_channel_id: int | None = None
     summary_channel_id: int | None = None
+    operator_role_id: int | None = None  # may use /watch and /screen; mentioned by sanctions alerts
 
 
-class Token(_Strict):
-    """An ERC-20 token whose transfers count as donations."""
+class AlertSettings(_Strict):
+    """What is announced: donations from a minimum amount per asset, and the fund's sanctions policy."""
 
-    symbol: str
-    address: str
-    decimals: Annotated[int, Field(ge=0, le=36)]
+    min_amount: dict[str, Annotated[Decimal, Field(ge=0)]] = {}  # asset symbol -> amount in whole coins
+    sanctions_policy: str = "Do not use or return these funds until the maintainers have decided with legal advice."
+    watcher_unhealthy_minutes: Annotated[float, Field(ge=0)] = 10.0  # a watcher failing this long is announced
 
-    @field_validator("address")
+    def min_base_units(self, asset: str, decimals: int) -> int:
+        """The announcement threshold of an asset in its base units (0 when none is set)."""
+        value = self.min_amount.get(asset, Decimal(0))
+        return int((value * 10**decimals).to_integral_value(rounding="ROUND_CEILING"))
+
+
+class SummarySettings(_Strict):
+    """When the daily summary is posted: a local time in an IANA time zone."""
+
+    time: dt.time = dt.time(9, 0)
+    timezone: str = "UTC"
+
+    @field_validator("timezone")
     @classmethod
-    def _evm(cls, value: str) -> str:
-        return canonical(ChainKind.EVM, value)
+    def _iana(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("is not an IANA time zone name (e.g. \"Europe/Kyiv\", \"UTC\")") from None
+        return value
 
 
-MAINNET_TOKENS = [
-    Token(symbol="USDT", address="0xdAC17F958D2ee523a2206206994597C13D831ec7", decimals=6),
-    Token(symbol="USDC", address="0xA0b86991c6218b36c1d19D4a2e9Eb0cE3606eB48", decimals=6),
-    Token(symbol="DAI", address="0x6B175474E89094C44Da98b954EedeAC495271d0F", decimals=18),
-]
+class Explorer(_Strict):
+    """Block-explorer URL templates of one chain: {txid} and {address} are filled in."""
+
+    tx: str
+    address: str
+
+    @field_validator("tx", "address")
+    @classmethod
+    def _template(cls, value: str, info: Any) -> str:
+        holder = "{txid}" if info.field_name == "tx" else "{address}"
+        if holder not in value or not value.startswith(("https://", "http://")):
+            raise ValueError(f"is not an http(s) URL containing {holder}")
+        return value
 
 
-class BitcoinChain(_Strict):
-    """A Bitcoin network watched through Esplora HTTP APIs."""
-
-    kind: Literal["bitcoin"]
-    network: Literal["mainnet", "testnet", "regtest"] = "mainnet"
-    esplora_urls: Annotated[list[str], Field(min_length=1)]
-    confirmations: Annotated[int, Field(ge=1)] = 6
-    alert_confirmations: Annotated[int, Field(ge=0)] = 1
-    requests_per_second: Annotated[float, Field(gt=0)] = 2.0
-    poll_seconds: Annotated[float, Field(gt=0)] = 60.0
-    timeout_seconds: Annotated[float, Field(gt=0)] = 20.0
-
-
-class EvmChain(_Strict):
-    """An EVM chain watched through JSON-RPC nodes."""
-
-    kind: Literal["evm"]
-    chain_id: Annotated[int, Field(ge=1)]
-    rpc_urls: Annotated[list[str], Field(min_length=1)]
-    native_symbol: str = "ETH"
-    # "finalized" uses the node's finalized block tag (falls back to 12 where it has none).
-    confirmations: Literal["finalized"] | Annotated[int, Field(ge=0)] = "finalized"
-    traces: bool = False
-    tokens: list[Token] | None = None
-    poll_seconds: Annotated[float, Field(gt=0)] = 15.0
-    timeout_seconds: Annotated[float, Field(gt=0)] = 20.0
-
-    def token_allowlist(self) -> list[Token]:
-        """The configured tokens, or the mainnet defaults on chain id 1."""
-        if self.tokens is not None:
-            return self.tokens
-        return list(MAINNET_TOKENS) if self.chain_id == 1 else []
-
-
-Chain = Annotated[BitcoinChain | EvmChain, Field(discriminator="kind")]
+# Each chain family's settings model lives in its module under bot/chains/ (registered there).
+Chain = Annotated[Union[tuple(f.settings for f in FAMILIES.values())], Field(discriminator="kind")]  # type: ignore[misc]
 
 
 class WalletEntry(_Strict):
@@ -137,6 +134,36 @@ class ScreeningSettings(_Strict):
     max_download_mb: Annotated[int, Field(gt=0)] = 400
 
 
+class ValuationSettings(_Strict):
+    """Fiat valuation: the fund's currency, the price sources in order, and asset -> market mapping."""
+
+    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] = "USD"
+    sources: Annotated[list[Literal["coinbase", "kraken"]], Field(min_length=1)] = ["coinbase", "kraken"]
+    # candle widths both sources serve (Coinbase: seconds; Kraken: minutes)
+    granularity_seconds: Literal[60, 300, 900, 3600, 86400] = 3600
+    # asset symbol -> {source: the base symbol that source trades it under}
+    markets: dict[str, dict[Literal["coinbase", "kraken"], str]] = {}
+    retry_minutes: Annotated[float, Field(gt=0)] = 10.0
+    coinbase_url: str = "https://api.exchange.coinbase.com"
+    kraken_url: str = "https://api.kraken.com/0"
+    coinbase_requests_per_second: Annotated[float, Field(gt=0)] = 10.0
+    kraken_requests_per_second: Annotated[float, Field(gt=0)] = 1.0
+    timeout_seconds: Annotated[float, Field(gt=0)] = 20.0
+
+    @field_validator("currency", mode="before")
+    @classmethod
+    def _upper(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+
+class HttpSettings(_Strict):
+    """The one HTTP server `run` serves (/healthz, /metrics, the public page): loopback by default."""
+
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    port: Annotated[int, Field(ge=0, le=65535)] = 8080  # 0: any free port (logged at start)
+
+
 class Settings(BaseSettings):
     """Everything the bot is told: database, chat, chains, wallets, screening."""
 
@@ -149,6 +176,13 @@ class Settings(BaseSettings):
     chains: dict[str, Chain] = {}
     wallets: list[WalletEntry] = []
     screening: ScreeningSettings = ScreeningSettings()
+    valuation: ValuationSettings = ValuationSettings()
+    http: HttpSettings = HttpSettings()
+    # On SIGTERM/SIGINT, `run` finishes the work in flight and flushes channels within this many seconds.
+    stop_seconds: Annotated[float, Field(gt=0, le=300)] = 10.0
+    alerts: AlertSettings = AlertSettings()
+    summary: SummarySettings = SummarySettings()
+    explorers: dict[str, Explorer] = {}  # per chain name; defaults in explorer_for()
 
     @classmethod
     def settings_customise_sources(
@@ -171,27 +205,38 @@ class Settings(BaseSettings):
                 known = ", ".join(sorted(self.chains)) or "none configured"
                 raise _KeyError(f"wallets[{i}].chain", wallet.chain, f"is not a configured chain (chains: {known})")
             try:
-                if isinstance(chain, BitcoinChain):
-                    wallet.address = canonical(ChainKind.BITCOIN, wallet.address, network=chain.network)
-                else:
-                    wallet.address = canonical(ChainKind.EVM, wallet.address)
+                wallet.address = family_of(chain).address(chain, wallet.address)
             except InvalidAddress as exc:
                 raise _KeyError(f"wallets[{i}].address", wallet.address, f"is not {_article(exc.chain)} address ({exc.reason})") from None
             key = (wallet.chain, wallet.address)
             if key in seen:
                 raise _KeyError(f"wallets[{i}].address", wallet.address, f"duplicates wallets[{seen[key]}]")
             seen[key] = i
+        for name in self.explorers:
+            if name not in self.chains:
+                raise _KeyError(f"explorers.{name}", name, "is not a configured chain (name it as in [chains.NAME])")
         return self
-
-    def chain_kind(self, name: str) -> ChainKind:
-        """The address family of a configured chain."""
-        return ChainKind.BITCOIN if isinstance(self.chains[name], BitcoinChain) else ChainKind.EVM
 
     def canonical_address(self, chain: str, address: str) -> str:
         """Validate an address for a configured chain (InvalidAddress when it is not one)."""
         spec = self.chains[chain]
-        network = spec.network if isinstance(spec, BitcoinChain) else "mainnet"
-        return canonical(self.chain_kind(chain), address, network=network)
+        return family_of(spec).address(spec, address)
+
+    def explorer_for(self, chain: str) -> Explorer | None:
+        """The chain's explorer: configured, or mempool.space / etherscan.io where they serve it."""
+        if chain in self.explorers:
+            return self.explorers[chain]
+        spec = self.chains.get(chain)
+        if isinstance(spec, BitcoinChain) and spec.network in ("mainnet", "testnet"):
+            base = "https://mempool.space" + ("/testnet" if spec.network == "testnet" else "")
+            return Explorer(tx=base + "/tx/{txid}", address=base + "/address/{address}")
+        if isinstance(spec, EvmChain) and spec.chain_id in _ETHERSCANS:
+            base = _ETHERSCANS[spec.chain_id]
+            return Explorer(tx=base + "/tx/{txid}", address=base + "/address/{address}")
+        return None
+
+
+_ETHERSCANS = {1: "https://etherscan.io", 11155111: "https://sepolia.etherscan.io"}
 
 
 def _article(chain: str) -> str:
@@ -213,7 +258,7 @@ def _loc(loc: tuple[Any, ...]) -> str:
     for part in loc:
         if isinstance(part, int):
             out += f"[{part}]"
-        elif part in ("bitcoin", "evm") and out.startswith("chains."):
+        elif part in FAMILIES and out.startswith("chains."):
             continue  # the discriminated union's tag, not a key the operator wrote
         else:
             out += ("." if out else "") + str(part)
@@ -239,10 +284,14 @@ def _describe(error: dict[str, Any]) -> tuple[str, str]:
     msg = error["msg"].removeprefix("Value error, ")
     if kind == "union_tag_invalid":
         tag = value.get("kind") if isinstance(value, dict) else value
-        return key + ".kind", f"{tag!r} is not a chain kind (use \"bitcoin\" or \"evm\")".replace("'", '"')
+        return key + ".kind", f'"{tag}" is not a chain kind (use {_kinds()})'
     if kind == "union_tag_not_found":
-        return key + ".kind", 'is required: "bitcoin" or "evm"'
+        return key + ".kind", f"is required: {_kinds()}"
     return key, f"{shown} {msg[0].lower() + msg[1:] if msg else 'is invalid'}"
+
+
+def _kinds() -> str:
+    return " or ".join(f'"{k}"' for k in FAMILIES)
 
 
 def _reject_secrets(path: str, data: dict[str, Any]) -> None:

@@ -53,7 +53,25 @@ class TestCheckConfig:
         code, out, _ = run(capsys, "check-config", str(config(tmp_path)))
         assert code == 0
         assert "OK" in out and "wallet ethereum 0x165CD37b4C644C2921454429E7F9358d18A45e14 Ukraine" in out
-        assert "(reachable)" in out and "no token, console output" in out
+        assert "(reachable)" in out and "no token (set DONATION_WATCH_DISCORD__TOKEN): every message goes to the console" in out
+
+    def test_a_bitcoin_poll_longer_than_its_interval_is_warned_about(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        """One address at 0.01 requests/s takes 100 s, longer than a 60 s poll: check-config says so and what to change."""
+        path = config(tmp_path, extra='[[wallets]]\nchain = "bitcoin"\naddress = "357a3So9CbsNfBBgFYACGvxxS6tMaDoa1P"\n')
+        path.write_text(path.read_text().replace('esplora_urls = ["http://127.0.0.1:9/api"]',
+                                                 'esplora_urls = ["http://127.0.0.1:9/api"]\nrequests_per_second = 0.01'))
+        code, out, _ = run(capsys, "check-config", str(path))
+        assert code == 0
+        warning = [line for line in out.splitlines() if "warning:" in line]
+        assert len(warning) == 1
+        assert "chains.bitcoin: 1 addresses" in warning[0] and "take 100 s" in warning[0]
+        assert "poll_seconds = 60" in warning[0] and "raise requests_per_second" in warning[0]
+
+    def test_a_poll_within_its_interval_gets_no_warning(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        """At the default 2 requests/s one Bitcoin address is far within the interval: no warning."""
+        path = config(tmp_path, extra='[[wallets]]\nchain = "bitcoin"\naddress = "357a3So9CbsNfBBgFYACGvxxS6tMaDoa1P"\n')
+        code, out, _ = run(capsys, "check-config", str(path))
+        assert code == 0 and "warning:" not in out
 
     def test_bad_address_is_one_line_and_exit_2(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
         """A bad address exits 2 with one line naming file, key and value."""
@@ -113,3 +131,15 @@ class TestWalletsAndTotals:
         """db upgrade migrates and prints the revision reached."""
         code, out, _ = run(capsys, "--config", str(config(tmp_path)), "db", "upgrade")
         assert code == 0 and "is at revision" in out
+
+
+class TestCheckConfigDiscord:
+    def test_says_what_is_missing_for_discord(self, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+        """With a token but no guild or operator role, check-config says what is lost without each."""
+        monkeypatch.setenv("DONATION_WATCH_DISCORD__TOKEN", "t0ken")
+        code, out, _ = run(capsys, "check-config", str(config(tmp_path, extra="[discord]\nalerts_channel_id = 5\n")))
+        assert code == 0
+        assert "discord.guild_id is not set: slash commands are synced globally" in out
+        assert "discord.alerts_channel_id = 5" in out
+        assert "discord.operator_role_id is not set: only members with Manage Server" in out
+        assert "t0ken" not in out

@@ -27,6 +27,8 @@ chain = "bitcoin"
 address = "357a3So9CbsNfBBgFYACGvxxS6tMaDoa1P"
 [screening]
 ofac_url = "http://127.0.0.1:9/unreachable"
+[http]
+port = 0
 """)
         proc = await start_bot(config, "run")
         assert proc.stdout is not None
@@ -37,7 +39,7 @@ ofac_url = "http://127.0.0.1:9/unreachable"
                 line = (await proc.stdout.readline()).decode()  # type: ignore[union-attr]
                 assert line, "run exited early"
                 lines.append(line)
-                if "the bitcoin watcher stopped working" in line:
+                if "The bitcoin watcher stopped working" in line:
                     return
 
         await asyncio.wait_for(read_until_failure(), timeout=60)

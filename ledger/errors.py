@@ -37,3 +37,21 @@ class UnknownWallet(LedgerError):
         self.chain = chain
         self.address = address
         super().__init__(f"no {chain} wallet {address} is in the ledger (see `donation-watch wallets list`)")
+
+
+class WalletProtected(LedgerError):
+    """A wallet defined in the config file cannot be removed or relabelled from chat."""
+
+    def __init__(self, chain: str, address: str) -> None:
+        self.chain = chain
+        self.address = address
+        super().__init__(f"the {chain} wallet {address} is defined in the config file; change it there, not from chat")
+
+
+class WalletAlreadyWatched(LedgerError):
+    """Adding a wallet that is already watched."""
+
+    def __init__(self, chain: str, address: str, label: str) -> None:
+        self.chain = chain
+        self.address = address
+        super().__init__(f"the {chain} wallet {address} is already watched" + (f" as \"{label}\"" if label else ""))

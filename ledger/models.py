@@ -174,3 +174,4 @@ class Event(SQLModel, table=True):
 from ledger import screening_tables  # noqa: E402,F401
 from ledger import ethereum_tables  # noqa: E402,F401
 from ledger import valuation_tables  # noqa: E402,F401
+from ledger import chat_tables  # noqa: E402,F401

@@ -5,7 +5,7 @@ PostgreSQL take their transaction's id. Screening's ingest cursor becomes the po
 consumer "screening", so nothing is screened twice or skipped.
 
 Revision ID: 0011_event_stream
-Revises: 0009_discord
+Revises: 0010_reorg_identity
 """
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from alembic import op
 import ledger.types
 
 revision = "0011_event_stream"
-down_revision = "0009_discord"
+down_revision = "0010_reorg_identity"
 branch_labels = None
 depends_on = None
 

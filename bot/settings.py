@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 import tomllib
+from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -21,7 +23,11 @@ from watchers.errors import InvalidAddress
 ENV_PREFIX = "DONATION_WATCH_"
 DEFAULT_CONFIG = "config/example.toml"
 # Keys that hold secrets: allowed only from the environment.
-SECRET_KEYS = {("discord", "token"): "DONATION_WATCH_DISCORD__TOKEN", ("database", "password"): "DONATION_WATCH_DATABASE__PASSWORD"}
+SECRET_KEYS = {
+    ("discord", "token"): "DONATION_WATCH_DISCORD__TOKEN",
+    ("database", "password"): "DONATION_WATCH_DATABASE__PASSWORD",
+    ("page", "export_token"): "DONATION_WATCH_PAGE__EXPORT_TOKEN",
+}
 
 
 class _Strict(BaseModel):
@@ -137,6 +143,68 @@ class ScreeningSettings(_Strict):
     max_download_mb: Annotated[int, Field(gt=0)] = 400
 
 
+class ExplorerLinks(_Strict):
+    """Where a chain's addresses and transactions are shown: URL templates with {address} and {txid}."""
+
+    address: str
+    tx: str
+
+    @field_validator("address")
+    @classmethod
+    def _has_address(cls, value: str) -> str:
+        return _template(value, "{address}")
+
+    @field_validator("tx")
+    @classmethod
+    def _has_txid(cls, value: str) -> str:
+        return _template(value, "{txid}")
+
+
+def _template(value: str, slot: str) -> str:
+    if not value.startswith("https://") or slot not in value:
+        raise ValueError(f"must be an https:// URL containing {slot}")
+    return value
+
+
+class PageSettings(_Strict):
+    """The public transparency page and its JSON API, served by `run` when enabled."""
+
+    enabled: bool = False
+    title: Annotated[str, Field(max_length=200)] = "Donations"
+    description: Annotated[str, Field(max_length=2000)] = ""
+    # Where else the official addresses are published (shown in the warning line).
+    published_at: list[str] = []
+    # Listen address: loopback by default; put a reverse proxy (TLS) in front for the public.
+    host: str = "127.0.0.1"
+    port: Annotated[int, Field(ge=0, le=65535)] = 8080
+    # Senders found on a list: shown one by one only when true (the count is always shown).
+    show_hits: bool = False
+    # Requests per minute per client address (burst up to the same number).
+    rate_limit_per_minute: Annotated[int, Field(ge=1)] = 120
+    # Behind a reverse proxy, the client is the first X-Forwarded-For entry (only then).
+    trust_forwarded_for: bool = False
+    # Per chain name: explorer URL templates; chains left out use a known explorer for their network.
+    explorers: dict[str, ExplorerLinks] = {}
+    # Bearer token for GET /api/v1/export.csv (env DONATION_WATCH_PAGE__EXPORT_TOKEN only).
+    export_token: SecretStr | None = None
+
+
+class GoalSettings(_Strict):
+    """A fundraising goal shown as a progress bar: an amount in a currency, optionally in a window."""
+
+    amount: Annotated[Decimal, Field(gt=0)] | None = None
+    currency: Annotated[str, Field(min_length=2, max_length=16)] = "USD"
+    start: date | None = None
+    end: date | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "GoalSettings":
+        if self.start is not None and self.end is not None and self.end < self.start:
+            raise _KeyError("goal.end", self.end.isoformat(), f"is before goal.start ({self.start.isoformat()})")
+        self.currency = self.currency.upper()
+        return self
+
+
 class Settings(BaseSettings):
     """Everything the bot is told: database, chat, chains, wallets, screening."""
 
@@ -149,6 +217,8 @@ class Settings(BaseSettings):
     chains: dict[str, Chain] = {}
     wallets: list[WalletEntry] = []
     screening: ScreeningSettings = ScreeningSettings()
+    page: PageSettings = PageSettings()
+    goal: GoalSettings = GoalSettings()
 
     @classmethod
     def settings_customise_sources(
@@ -181,6 +251,10 @@ class Settings(BaseSettings):
             if key in seen:
                 raise _KeyError(f"wallets[{i}].address", wallet.address, f"duplicates wallets[{seen[key]}]")
             seen[key] = i
+        for name in self.page.explorers:
+            if name not in self.chains:
+                known = ", ".join(sorted(self.chains)) or "none configured"
+                raise _KeyError(f"page.explorers.{name}", name, f"is not a configured chain (chains: {known})")
         return self
 
     def chain_kind(self, name: str) -> ChainKind:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from bot.app import open_database
+from bot.app import App
 from bot.cli import AppContext, pass_app, run_async
 from bot.errors import ConfigError
 from ledger import wallets as ledger_wallets
@@ -39,13 +39,10 @@ def add(app: AppContext, chain: str, address: str, label: str, start_height: int
         raise click.BadParameter(str(exc), param_hint="ADDRESS") from None
 
     async def _go() -> bool:
-        db = await open_database(app.settings)
-        try:
-            async with db.session() as s:
+        async with await App.open(app.settings) as running:
+            async with running.db.session() as s:
                 _, new = await ledger_wallets.upsert_wallet(s, chain, canonical, label=label, start_height=start_height)
                 return new
-        finally:
-            await db.close()
 
     new = run_async(_go)
     click.echo(f"{'added' if new else 'already watched'}: {chain} {canonical}")
@@ -58,12 +55,9 @@ def list_(app: AppContext, show_all: bool) -> None:
     """List the watched wallets."""
 
     async def _go():  # type: ignore[no-untyped-def]
-        db = await open_database(app.settings)
-        try:
-            async with db.session() as s:
+        async with await App.open(app.settings) as running:
+            async with running.db.session() as s:
                 return await ledger_wallets.list_wallets(s, active_only=not show_all)
-        finally:
-            await db.close()
 
     for w in run_async(_go):
         state = "" if w.active else "  (retired)"
@@ -87,12 +81,9 @@ def remove(app: AppContext, chain: str, address: str) -> None:
         raise ConfigError(app.config_path, "wallets", f"{canonical} is listed in the file; remove it there too, or it returns on the next start")
 
     async def _go() -> None:
-        db = await open_database(app.settings)
-        try:
-            async with db.session() as s:
+        async with await App.open(app.settings) as running:
+            async with running.db.session() as s:
                 await ledger_wallets.retire_wallet(s, chain, canonical)
-        finally:
-            await db.close()
 
     run_async(_go)
     click.echo(f"retired: {chain} {canonical}")

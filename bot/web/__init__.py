@@ -1,42 +1,23 @@
-"""The public transparency page and its JSON API, as one route set: `add_routes(web_app, app)`.
+"""Plugin: the public transparency page and its JSON API, as one route set on the App's HTTP server.
 
-`app` is anything with `.settings` and `.db` (the composition root's `App`). Nothing is added
-unless `page.enabled` is true.
+`setup(app)` registers `add_routes` when `page.enabled` is true; `add_routes(web_app, app)` takes
+anything with `.settings` and `.db` (the composition root's `App`). Heavy imports (Jinja2, segno)
+happen only when the routes are added, so commands that never serve HTTP do not pay for them.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from aiohttp import web
 
-from bot.web import guard
-from bot.web.explorers import Explorers
-from bot.web.figures import FigureSource
-from bot.web.routes import CTX, HERE, PageContext, _templates, donations, export_csv, index, totals, wallets
-
-
-def add_routes(web_app: web.Application, app: Any) -> None:
+def add_routes(web_app: Any, app: Any) -> None:
     """Register the page, the JSON API, the export and the static files, behind the guard middlewares."""
-    settings = app.settings
-    if not settings.page.enabled:
-        return
-    ctx = PageContext(
-        settings=settings, db=app.db, figures=FigureSource(app.db, settings), explorers=Explorers(settings),
-        templates=_templates(),
-    )
-    web_app[CTX] = ctx
-    web_app.middlewares.extend(
-        guard.middlewares(settings.page.rate_limit_per_minute, trust_forwarded_for=settings.page.trust_forwarded_for)
-    )
-    web_app.router.add_get("/", index)
-    web_app.router.add_get("/api/v1/totals", totals)
-    web_app.router.add_get("/api/v1/donations", donations)
-    web_app.router.add_get("/api/v1/wallets", wallets)
-    web_app.router.add_get("/api/v1/export.csv", export_csv)
-    web_app.router.add_static("/static/", HERE / "static", show_index=False, follow_symlinks=False)
+    from bot.web.routes import add_page_routes
 
-    async def _close(_: web.Application) -> None:
-        await ctx.figures.close()
+    add_page_routes(web_app, app)
 
-    web_app.on_cleanup.append(_close)
+
+def setup(app: Any) -> None:
+    """Plugin: serve the page on `[http]` host/port when `page.enabled`."""
+    if app.settings.page.enabled:
+        app.add_routes(add_routes)

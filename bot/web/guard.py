@@ -27,6 +27,14 @@ SECURITY_HEADERS = {
     "Permissions-Policy": "camera=(), microphone=(), geolocation=(), interest-cohort=()",
 }
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# The page's own paths: read-only and rate-limited. Other route sets on the same server (/healthz,
+# /metrics) keep their own rules; every answer gets the security headers.
+PAGE_PATHS = ("/api/", "/static/")
+
+
+def is_page_path(path: str) -> bool:
+    """Whether a request path belongs to the public page (`/`, `/api/...`, `/static/...`)."""
+    return path == "/" or path.startswith(PAGE_PATHS)
 
 
 class RateLimiter:
@@ -87,12 +95,14 @@ def middlewares(per_minute: int, *, trust_forwarded_for: bool = False) -> list[C
 
     @web.middleware
     async def read_only(request: web.Request, handler: Handler) -> web.StreamResponse:
-        if request.method not in READ_METHODS:
+        if request.method not in READ_METHODS and is_page_path(request.path):
             raise web.HTTPMethodNotAllowed(request.method, sorted(READ_METHODS), text="read-only: only GET and HEAD\n")
         return await handler(request)
 
     @web.middleware
     async def rate_limit(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if not is_page_path(request.path):
+            return await handler(request)
         wait = limiter.take(client_of(request, trust_forwarded_for=trust_forwarded_for))
         if wait > 0:
             raise web.HTTPTooManyRequests(

@@ -19,7 +19,7 @@ from markupsafe import Markup, escape
 
 from bot import export, fiat
 from bot.settings import Settings
-from bot.web import present
+from bot.web import guard, present
 from bot.web.chart_svg import asset_chart
 from bot.web.explorers import Explorers
 from bot.web.figures import FigureSource, cumulative
@@ -174,3 +174,25 @@ def _date_param(request: web.Request, name: str) -> datetime | None:
 
 def _json(data: dict[str, Any]) -> web.Response:
     return web.json_response(data, headers={"Cache-Control": "no-cache", "Access-Control-Allow-Origin": "*"})
+
+
+def add_page_routes(web_app: web.Application, app: Any) -> None:
+    """The page's routes and middlewares on ``web_app``, reading from ``app.db`` with ``app.settings``."""
+    settings = app.settings
+    ctx = PageContext(settings=settings, db=app.db, figures=FigureSource(app.db, settings),
+                      explorers=Explorers(settings), templates=_templates())
+    web_app[CTX] = ctx
+    web_app.middlewares.extend(
+        guard.middlewares(settings.page.rate_limit_per_minute, trust_forwarded_for=settings.page.trust_forwarded_for)
+    )
+    web_app.router.add_get("/", index)
+    web_app.router.add_get("/api/v1/totals", totals)
+    web_app.router.add_get("/api/v1/donations", donations)
+    web_app.router.add_get("/api/v1/wallets", wallets)
+    web_app.router.add_get("/api/v1/export.csv", export_csv)
+    web_app.router.add_static("/static/", HERE / "static", show_index=False, follow_symlinks=False)
+
+    async def _close(_: web.Application) -> None:
+        await ctx.figures.close()
+
+    web_app.on_cleanup.append(_close)

@@ -11,9 +11,16 @@ from aiohttp import web
 
 from bot.settings import Settings
 from bot.web import add_routes
-from bot.web.server import Host
 from ledger.database import Database
 from tests.bot.web import seed
+
+
+@dataclass
+class Host:
+    """What a route set takes from the App: settings and the database."""
+
+    settings: Settings
+    db: Database
 
 
 @dataclass

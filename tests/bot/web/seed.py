@@ -51,7 +51,7 @@ def settings(**page: Any) -> Settings:
             {"chain": "ethereum", "address": ETH_ADDRESS, "label": "Fund ETH & tokens"},
         ],
         page={"enabled": True, "title": "Relief fund", "description": "Where the money goes.",
-              "published_at": ["https://example.org/donate"], "port": 0, **page},
+              "published_at": ["https://example.org/donate"], **page},
         goal=goal,
     )
 

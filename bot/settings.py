@@ -8,10 +8,15 @@ from __future__ import annotations
 
 import os
 import tomllib
+<<<<<<< HEAD
 from datetime import date
+=======
+import datetime as dt
+>>>>>>> main
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
@@ -61,8 +66,54 @@ class DiscordSettings(_Strict):
     """Where messages go; with no token they are printed to the console."""
 
     token: SecretStr | None = None
+    guild_id: int | None = None  # slash commands are synced to this guild, so they appear at once
     alerts_channel_id: int | None = None
     summary_channel_id: int | None = None
+    operator_role_id: int | None = None  # may use /watch and /screen; mentioned by sanctions alerts
+
+
+class AlertSettings(_Strict):
+    """What is announced: donations from a minimum amount per asset, and the fund's sanctions policy."""
+
+    min_amount: dict[str, Annotated[Decimal, Field(ge=0)]] = {}  # asset symbol -> amount in whole coins
+    sanctions_policy: str = "Do not use or return these funds until the maintainers have decided with legal advice."
+    watcher_unhealthy_minutes: Annotated[float, Field(ge=0)] = 10.0  # a watcher failing this long is announced
+
+    def min_base_units(self, asset: str, decimals: int) -> int:
+        """The announcement threshold of an asset in its base units (0 when none is set)."""
+        value = self.min_amount.get(asset, Decimal(0))
+        return int((value * 10**decimals).to_integral_value(rounding="ROUND_CEILING"))
+
+
+class SummarySettings(_Strict):
+    """When the daily summary is posted: a local time in an IANA time zone."""
+
+    time: dt.time = dt.time(9, 0)
+    timezone: str = "UTC"
+
+    @field_validator("timezone")
+    @classmethod
+    def _iana(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("is not an IANA time zone name (e.g. \"Europe/Kyiv\", \"UTC\")") from None
+        return value
+
+
+class Explorer(_Strict):
+    """Block-explorer URL templates of one chain: {txid} and {address} are filled in."""
+
+    tx: str
+    address: str
+
+    @field_validator("tx", "address")
+    @classmethod
+    def _template(cls, value: str, info: Any) -> str:
+        holder = "{txid}" if info.field_name == "tx" else "{address}"
+        if holder not in value or not value.startswith(("https://", "http://")):
+            raise ValueError(f"is not an http(s) URL containing {holder}")
+        return value
 
 
 # Each chain family's settings model lives in its module under bot/chains/ (registered there).
@@ -175,6 +226,9 @@ class Settings(BaseSettings):
     http: HttpSettings = HttpSettings()
     # On SIGTERM/SIGINT, `run` finishes the work in flight and flushes channels within this many seconds.
     stop_seconds: Annotated[float, Field(gt=0, le=300)] = 10.0
+    alerts: AlertSettings = AlertSettings()
+    summary: SummarySettings = SummarySettings()
+    explorers: dict[str, Explorer] = {}  # per chain name; defaults in explorer_for()
 
     @classmethod
     def settings_customise_sources(
@@ -204,16 +258,38 @@ class Settings(BaseSettings):
             if key in seen:
                 raise _KeyError(f"wallets[{i}].address", wallet.address, f"duplicates wallets[{seen[key]}]")
             seen[key] = i
+<<<<<<< HEAD
         for name in self.page.explorers:
             if name not in self.chains:
                 known = ", ".join(sorted(self.chains)) or "none configured"
                 raise _KeyError(f"page.explorers.{name}", name, f"is not a configured chain (chains: {known})")
+=======
+        for name in self.explorers:
+            if name not in self.chains:
+                raise _KeyError(f"explorers.{name}", name, "is not a configured chain (name it as in [chains.NAME])")
+>>>>>>> main
         return self
 
     def canonical_address(self, chain: str, address: str) -> str:
         """Validate an address for a configured chain (InvalidAddress when it is not one)."""
         spec = self.chains[chain]
         return family_of(spec).address(spec, address)
+
+    def explorer_for(self, chain: str) -> Explorer | None:
+        """The chain's explorer: configured, or mempool.space / etherscan.io where they serve it."""
+        if chain in self.explorers:
+            return self.explorers[chain]
+        spec = self.chains.get(chain)
+        if isinstance(spec, BitcoinChain) and spec.network in ("mainnet", "testnet"):
+            base = "https://mempool.space" + ("/testnet" if spec.network == "testnet" else "")
+            return Explorer(tx=base + "/tx/{txid}", address=base + "/address/{address}")
+        if isinstance(spec, EvmChain) and spec.chain_id in _ETHERSCANS:
+            base = _ETHERSCANS[spec.chain_id]
+            return Explorer(tx=base + "/tx/{txid}", address=base + "/address/{address}")
+        return None
+
+
+_ETHERSCANS = {1: "https://etherscan.io", 11155111: "https://sepolia.etherscan.io"}
 
 
 def _article(chain: str) -> str:

@@ -62,8 +62,8 @@ class TestBitcoinEndToEnd:
         status, out, err = await run_bot(config, "poll", "--once")
         assert status == 0, err
         assert "bitcoin: 1 new" in out
-        assert f"new donation: 0.5 BTC to Relief fund (BTC) from {listed}" in out
-        assert f"SANCTIONS HIT: sender {listed} of 0.5 BTC to Relief fund (BTC) is listed" in out
+        assert "New donation: 0.5 BTC\n    0.5 BTC to Relief fund (BTC) on bitcoin" in out and f"From: {listed}" in out
+        assert f"ALERT Sanctions hit: a donor is on ofac-sdn\n    Sender {listed} is listed." in out
 
         status, out, _ = await run_bot(config, "totals")
         assert status == 0 and "Relief fund (BTC)" in out and "0.5" in out and "unique senders: 1" in out

@@ -78,9 +78,9 @@ class TestEthereumEndToEnd:
         status, out, err = await run_bot(config, "poll", "--once")
         assert status == 0, err + out
         assert "ethereum: 2 new" in out
-        assert "new donation: 2.5 ETH to Relief fund (ETH) from " in out
-        assert "new donation: 1,250 USDT to Relief fund (ETH) from " in out
-        assert out.count("SANCTIONS HIT: sender ") == 2 and "SPAM" not in out
+        assert "New donation: 2.5 ETH\n    2.5 ETH to Relief fund (ETH) on ethereum" in out
+        assert "New donation: 1,250 USDT\n    1,250 USDT to Relief fund (ETH) on ethereum" in out
+        assert out.count("ALERT Sanctions hit: ") == 2 and "SPAM" not in out
 
         status, out, _ = await run_bot(config, "totals")
         assert status == 0 and "2.5" in out and "1,250" in out and "SPAM" not in out

@@ -8,11 +8,7 @@ from __future__ import annotations
 
 import os
 import tomllib
-<<<<<<< HEAD
-from datetime import date
-=======
 import datetime as dt
->>>>>>> main
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
@@ -142,29 +138,6 @@ class ScreeningSettings(_Strict):
     max_download_mb: Annotated[int, Field(gt=0)] = 400
 
 
-class ExplorerLinks(_Strict):
-    """Where a chain's addresses and transactions are shown: URL templates with {address} and {txid}."""
-
-    address: str
-    tx: str
-
-    @field_validator("address")
-    @classmethod
-    def _has_address(cls, value: str) -> str:
-        return _template(value, "{address}")
-
-    @field_validator("tx")
-    @classmethod
-    def _has_txid(cls, value: str) -> str:
-        return _template(value, "{txid}")
-
-
-def _template(value: str, slot: str) -> str:
-    if not value.startswith("https://") or slot not in value:
-        raise ValueError(f"must be an https:// URL containing {slot}")
-    return value
-
-
 class PageSettings(_Strict):
     """The public transparency page and its JSON API, served by `run` on `[http]` host/port when enabled."""
 
@@ -179,8 +152,6 @@ class PageSettings(_Strict):
     rate_limit_per_minute: Annotated[int, Field(ge=1)] = 120
     # Behind a reverse proxy, the client is the first X-Forwarded-For entry (only then).
     trust_forwarded_for: bool = False
-    # Per chain name: explorer URL templates; chains left out use a known explorer for their network.
-    explorers: dict[str, ExplorerLinks] = {}
     # Bearer token for GET /api/v1/export.csv (env DONATION_WATCH_PAGE__EXPORT_TOKEN only).
     export_token: SecretStr | None = None
 
@@ -190,8 +161,8 @@ class GoalSettings(_Strict):
 
     amount: Annotated[Decimal, Field(gt=0)] | None = None
     currency: Annotated[str, Field(min_length=2, max_length=16)] = "USD"
-    start: date | None = None
-    end: date | None = None
+    start: dt.date | None = None
+    end: dt.date | None = None
 
     @model_validator(mode="after")
     def _ordered(self) -> "GoalSettings":
@@ -258,16 +229,9 @@ class Settings(BaseSettings):
             if key in seen:
                 raise _KeyError(f"wallets[{i}].address", wallet.address, f"duplicates wallets[{seen[key]}]")
             seen[key] = i
-<<<<<<< HEAD
-        for name in self.page.explorers:
-            if name not in self.chains:
-                known = ", ".join(sorted(self.chains)) or "none configured"
-                raise _KeyError(f"page.explorers.{name}", name, f"is not a configured chain (chains: {known})")
-=======
         for name in self.explorers:
             if name not in self.chains:
                 raise _KeyError(f"explorers.{name}", name, "is not a configured chain (name it as in [chains.NAME])")
->>>>>>> main
         return self
 
     def canonical_address(self, chain: str, address: str) -> str:

@@ -41,16 +41,6 @@ class TestPageSettings:
         assert settings.page.export_token is not None and settings.page.export_token.get_secret_value() == "tok-123"
         assert "tok-123" not in repr(settings)
 
-    def test_explorer_for_an_unknown_chain_is_one_line(self, tmp_path: Path) -> None:
-        """Explorer templates for a chain that is not configured name the key and the known chains."""
-        with pytest.raises(ConfigError, match=r"page\.explorers\.litecoin.*not a configured chain \(chains: bitcoin\)"):
-            load(tmp_path, '[page.explorers.litecoin]\naddress = "https://x/{address}"\ntx = "https://x/{txid}"\n')
-
-    def test_explorer_template_needs_its_slot(self, tmp_path: Path) -> None:
-        """An address template without {address} is refused with the fix."""
-        with pytest.raises(ConfigError, match=r"page\.explorers\.bitcoin\.address.*\{address\}"):
-            load(tmp_path, '[page.explorers.bitcoin]\naddress = "https://x/"\ntx = "https://x/{txid}"\n')
-
 
 class TestGoalSettings:
     def test_goal_is_exact_decimal_and_upper_case(self, tmp_path: Path) -> None:

@@ -138,6 +138,7 @@ class ScreeningSettings(_Strict):
     max_download_mb: Annotated[int, Field(gt=0)] = 400
 
 
+<<<<<<< HEAD
 class PageSettings(_Strict):
     """The public transparency page and its JSON API, served by `run` on `[http]` host/port when enabled."""
 
@@ -170,6 +171,28 @@ class GoalSettings(_Strict):
             raise _KeyError("goal.end", self.end.isoformat(), f"is before goal.start ({self.start.isoformat()})")
         self.currency = self.currency.upper()
         return self
+=======
+class ValuationSettings(_Strict):
+    """Fiat valuation: the fund's currency, the price sources in order, and asset -> market mapping."""
+
+    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] = "USD"
+    sources: Annotated[list[Literal["coinbase", "kraken"]], Field(min_length=1)] = ["coinbase", "kraken"]
+    # candle widths both sources serve (Coinbase: seconds; Kraken: minutes)
+    granularity_seconds: Literal[60, 300, 900, 3600, 86400] = 3600
+    # asset symbol -> {source: the base symbol that source trades it under}
+    markets: dict[str, dict[Literal["coinbase", "kraken"], str]] = {}
+    retry_minutes: Annotated[float, Field(gt=0)] = 10.0
+    coinbase_url: str = "https://api.exchange.coinbase.com"
+    kraken_url: str = "https://api.kraken.com/0"
+    coinbase_requests_per_second: Annotated[float, Field(gt=0)] = 10.0
+    kraken_requests_per_second: Annotated[float, Field(gt=0)] = 1.0
+    timeout_seconds: Annotated[float, Field(gt=0)] = 20.0
+
+    @field_validator("currency", mode="before")
+    @classmethod
+    def _upper(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+>>>>>>> main
 
 
 class HttpSettings(_Strict):
@@ -192,8 +215,12 @@ class Settings(BaseSettings):
     chains: dict[str, Chain] = {}
     wallets: list[WalletEntry] = []
     screening: ScreeningSettings = ScreeningSettings()
+<<<<<<< HEAD
     page: PageSettings = PageSettings()
     goal: GoalSettings = GoalSettings()
+=======
+    valuation: ValuationSettings = ValuationSettings()
+>>>>>>> main
     http: HttpSettings = HttpSettings()
     # On SIGTERM/SIGINT, `run` finishes the work in flight and flushes channels within this many seconds.
     stop_seconds: Annotated[float, Field(gt=0, le=300)] = 10.0

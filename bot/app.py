@@ -43,13 +43,9 @@ PLUGINS: tuple[str, ...] = (
     "bot.screening_wiring",  # screening after each poll, the sanctions list update
     "bot.valuation_wiring",  # fiat values after each poll, the valuation retry job
     "bot.console",           # the console channel (when no Discord token is set)
-<<<<<<< HEAD
-    "bot.health",            # GET /healthz and GET /metrics
-    "bot.web",               # the public page and JSON API (when page.enabled)
-=======
     "bot.health",            # GET /healthz
     "bot.metrics",           # GET /metrics
->>>>>>> main
+    "bot.web",               # the public page and JSON API (when page.enabled)
 )
 
 Job = Callable[[], Awaitable[object]]

@@ -138,7 +138,6 @@ class ScreeningSettings(_Strict):
     max_download_mb: Annotated[int, Field(gt=0)] = 400
 
 
-<<<<<<< HEAD
 class PageSettings(_Strict):
     """The public transparency page and its JSON API, served by `run` on `[http]` host/port when enabled."""
 
@@ -171,7 +170,8 @@ class GoalSettings(_Strict):
             raise _KeyError("goal.end", self.end.isoformat(), f"is before goal.start ({self.start.isoformat()})")
         self.currency = self.currency.upper()
         return self
-=======
+
+
 class ValuationSettings(_Strict):
     """Fiat valuation: the fund's currency, the price sources in order, and asset -> market mapping."""
 
@@ -192,7 +192,6 @@ class ValuationSettings(_Strict):
     @classmethod
     def _upper(cls, value: object) -> object:
         return value.upper() if isinstance(value, str) else value
->>>>>>> main
 
 
 class HttpSettings(_Strict):
@@ -215,12 +214,9 @@ class Settings(BaseSettings):
     chains: dict[str, Chain] = {}
     wallets: list[WalletEntry] = []
     screening: ScreeningSettings = ScreeningSettings()
-<<<<<<< HEAD
     page: PageSettings = PageSettings()
     goal: GoalSettings = GoalSettings()
-=======
     valuation: ValuationSettings = ValuationSettings()
->>>>>>> main
     http: HttpSettings = HttpSettings()
     # On SIGTERM/SIGINT, `run` finishes the work in flight and flushes channels within this many seconds.
     stop_seconds: Annotated[float, Field(gt=0, le=300)] = 10.0

@@ -59,7 +59,7 @@ def record(row: ExportRow, value: fiat.TransferValue | None) -> dict[str, Any]:
 
 
 async def stream(
-    db: Database, fmt: str, *, since: datetime | None = None, until: datetime | None = None, currency: str | None = None
+    db: Database, fmt: str, *, since: datetime | None = None, until: datetime | None = None, currency: str = "USD"
 ) -> AsyncIterator[str]:
     """The export as text chunks, one per batch of rows: CSV with a header, or one JSON array."""
     if fmt == "csv":

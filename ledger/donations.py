@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta, timezone
+from decimal import Context, Decimal, Inexact
 
 from sqlalchemy import and_, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,6 +20,7 @@ from ledger.database import Database
 from ledger.models import Transfer, TransferSender, TransferStatus, Wallet
 from ledger.screening_tables import ScreeningHit, ScreeningListVersion
 from ledger.types import UTCDateTime
+from ledger.valuation_tables import TransferValue
 
 COUNTED = [str(TransferStatus.PENDING), str(TransferStatus.CONFIRMED)]
 EXPORT_BATCH = 2_000
@@ -258,3 +260,33 @@ async def _export_batch(
         for d in donations
     ]
 
+
+
+async def windowed_values(
+    session: AsyncSession, currency: str, start: date | None, end: date | None
+) -> tuple[Decimal, Decimal, int]:
+    """Exact value at arrival of the counted donations whose UTC day is in [start, end]: confirmed, pending, unvalued count.
+
+    Summed in Python (SQLite has no exact decimal sum); a scan of the window: cache it.
+    """
+    t, v = Transfer.__table__, TransferValue.__table__
+    at = func.coalesce(t.c.block_time, t.c.first_seen)
+    stmt = (
+        select(t.c.status, v.c.value)
+        .select_from(t.outerjoin(v, and_(v.c.transfer_id == t.c.id, v.c.currency == currency)))
+        .where(t.c.status.in_(COUNTED))
+    )
+    if start is not None:
+        stmt = stmt.where(at >= literal(datetime.combine(start, time.min, timezone.utc), UTCDateTime()))
+    if end is not None:
+        stmt = stmt.where(at < literal(datetime.combine(end + timedelta(days=1), time.min, timezone.utc), UTCDateTime()))
+    exact = Context(prec=200, traps=[Inexact])
+    confirmed, pending, unvalued = Decimal(0), Decimal(0), 0
+    for status, value in (await session.execute(stmt)).all():
+        if value is None:
+            unvalued += 1
+        elif status == TransferStatus.CONFIRMED:
+            confirmed = exact.add(confirmed, value)
+        else:
+            pending = exact.add(pending, value)
+    return confirmed, pending, unvalued

@@ -37,7 +37,7 @@ def export_cmd(app: AppContext, fmt: str, since: datetime | None, until: datetim
         out = open(output, "w", encoding="utf-8", newline="") if output else sys.stdout
         try:
             async for chunk in export.stream(db, fmt, since=_day(since, end=False), until=_day(until, end=True),
-                                             currency=settings.goal.currency):
+                                             currency=settings.valuation.currency):
                 out.write(chunk)
             out.flush()
         finally:

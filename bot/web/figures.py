@@ -65,6 +65,8 @@ class Slow:
     lists: list[SourceStatus]
     listed_count: int
     listed: list[ListedDonation]
+    fiat: fiat.FiatFigures | None  # in valuation.currency
+    goal_fiat: fiat.FiatFigures | None  # a fiat goal's raised value (its window, its currency)
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +106,7 @@ class FigureSource:
         async with self.db.session() as s:
             rows = await queries.totals(s)
             wallets = await list_wallets(s)
-            fund = await fiat.fund_totals(s, settings.goal.currency if settings.goal.amount else None)
+        fund = slow.fiat
         per_wallet: dict[int, list[AssetTotal]] = {}
         merged: dict[str, list[int]] = {}
         for t in rows:
@@ -141,11 +143,12 @@ class FigureSource:
             scale = Decimal(10) ** decimals
             return progress(goal.amount, goal.currency, Decimal(confirmed) / scale, Decimal(pending) / scale,
                             today=today, start=goal.start, end=goal.end)
-        if fund is not None and fund.currency == goal.currency:
-            return progress(goal.amount, goal.currency, fund.confirmed, fund.pending, today=today,
-                            start=goal.start, end=goal.end, unvalued_count=fund.unvalued_count)
-        return progress(goal.amount, goal.currency, Decimal(0), Decimal(0), today=today, start=goal.start,
-                        end=goal.end, unvalued_count=sum(a.confirmed_count + a.pending_count for a in assets))
+        raised = slow.goal_fiat
+        if raised is None:
+            return progress(goal.amount, goal.currency, Decimal(0), Decimal(0), today=today, start=goal.start,
+                            end=goal.end, unvalued_count=sum(a.confirmed_count + a.pending_count for a in assets))
+        return progress(goal.amount, goal.currency, raised.confirmed, raised.pending, today=today,
+                        start=goal.start, end=goal.end, unvalued_count=raised.unvalued_count)
 
     async def slow(self) -> Slow:
         """The cached slow figures: computed now the first time, then refreshed in the background."""
@@ -169,17 +172,31 @@ class FigureSource:
             self._task = None
 
     async def _compute(self) -> Slow:
+        settings = self.settings
         async with self.db.session() as s:
             span = await donations.donation_span(s)
+            daily = await donations.daily_sums(s)
+            fund = await fiat.fund_totals(s, settings.valuation.currency)
+            goal_fiat = None
+            goal = settings.goal
+            if goal.amount is not None and goal.currency not in {d.asset for d in daily}:
+                if goal.start is not None or goal.end is not None:
+                    goal_fiat = await fiat.window_totals(s, goal.currency, goal.start, goal.end)
+                elif goal.currency == fund.currency:
+                    goal_fiat = fund
+                else:
+                    goal_fiat = await fiat.fund_totals(s, goal.currency)
             return Slow(
                 computed_at=utcnow(),
                 unique_donors=await donations.unique_donors(s),
                 first=span.first,
                 latest=span.latest,
-                daily=await donations.daily_sums(s),
+                daily=daily,
                 lists=await list_status(s),
                 listed_count=await donations.listed_donation_count(s),
-                listed=await donations.listed_donations(s) if self.settings.page.show_hits else [],
+                listed=await donations.listed_donations(s) if settings.page.show_hits else [],
+                fiat=fund,
+                goal_fiat=goal_fiat,
             )
 
     async def close(self) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from bot.fiat import FiatFigures, TransferValue
@@ -12,29 +12,24 @@ from bot.web.explorers import Explorers
 from bot.web.figures import AssetTotal, Figures
 from bot.web.goal import GoalProgress
 from ledger.donations import Donation
+from valuation.money import display, minor_unit
 
 SCHEMA_VERSION = 1
-# Minor units of currencies that do not have two (ISO 4217); every other currency has two.
-_MINOR_UNITS = {"JPY": 0, "KRW": 0, "ISK": 0, "CLP": 0, "VND": 0, "KWD": 3, "BHD": 3, "JOD": 3, "OMR": 3, "TND": 3}
 
 
 def minor_units(currency: str) -> int:
-    """How many decimals a currency's amounts are shown with."""
-    return _MINOR_UNITS.get(currency.upper(), 2)
+    """How many decimals a currency's amounts are shown with (ISO 4217)."""
+    return minor_unit(currency)
 
 
 def to_units(value: Decimal, decimals: int) -> int:
-    """An exact Decimal as an integer of 10**-decimals units, rounded half to even (for display only)."""
-    return int((value * (Decimal(10) ** decimals)).quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
+    """An exact Decimal as an integer of 10**-decimals units, rounded half up (for display only)."""
+    return int((value * (Decimal(10) ** decimals)).quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
 def money(value: Decimal, currency: str) -> str:
-    """E.g. "12,345.68 USD"."""
-    decimals = minor_units(currency)
-    units = to_units(value, decimals)
-    sign, units = ("-" if units < 0 else ""), abs(units)
-    whole, frac = divmod(units, 10**decimals)
-    return f"{sign}{whole:,}" + (f".{frac:0{decimals}d}" if decimals else "") + f" {currency}"
+    """E.g. "12,345.68 USD" (rounded to the currency's minor unit)."""
+    return display(value, currency)
 
 
 def when(value: datetime | date | None) -> str:

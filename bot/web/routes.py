@@ -92,7 +92,7 @@ async def index(request: web.Request) -> web.Response:
     figures = await ctx.figures.figures()
     async with ctx.db.session() as s:
         page = await donation_page(s, limit=PAGE_SIZE, before=before)
-        values = await fiat.values_of(s, [d.id for d in page.items], ctx.settings.goal.currency)
+        values = await fiat.values_of(s, [d.id for d in page.items], ctx.settings.valuation.currency)
     charts = [asset_chart(asset, decimals, points) for asset, (decimals, points) in cumulative(figures.slow.daily).items()]
     wallets = [
         {
@@ -123,7 +123,7 @@ async def donations(request: web.Request) -> web.Response:
     limit, before = _limit(request), _cursor(request, "cursor")
     async with ctx.db.session() as s:
         page = await donation_page(s, limit=limit, before=before)
-        values = await fiat.values_of(s, [d.id for d in page.items], ctx.settings.goal.currency)
+        values = await fiat.values_of(s, [d.id for d in page.items], ctx.settings.valuation.currency)
     return _json({
         "schema_version": present.SCHEMA_VERSION,
         "items": [present.donation_json(d, ctx.explorers, values.get(d.id)) for d in page.items],
@@ -155,7 +155,7 @@ async def export_csv(request: web.Request) -> web.StreamResponse:
         "Cache-Control": "no-store",
     })
     await response.prepare(request)
-    async for chunk in export.stream(ctx.db, "csv", since=since, until=until, currency=ctx.settings.goal.currency):
+    async for chunk in export.stream(ctx.db, "csv", since=since, until=until, currency=ctx.settings.valuation.currency):
         await response.write(chunk.encode())
     await response.write_eof()
     return response

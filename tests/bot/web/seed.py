@@ -10,7 +10,9 @@ from bot.settings import Settings
 from ledger.database import Database
 from ledger.models import TransferStatus
 from ledger.screening_tables import ScreeningHit, ScreeningListVersion, ScreeningSource
+from ledger.valuation_tables import TransferValue
 from ledger.wallets import upsert_wallet
+from valuation.money import value_of
 from ledger.writes import TransferIn, record_transfers
 
 # Real addresses: Ukraine's published donation addresses (config/example.toml).
@@ -36,6 +38,10 @@ EXPECTED = {
     "USDT": ("250", "0", 1),
 }
 UNIQUE_DONORS = 6
+# Values at arrival in USD (transfer id -> price); donations 3 and 6 (the pending ones) are not valued yet.
+PRICES = {1: Decimal("60000"), 2: Decimal("64000"), 4: Decimal("3000"), 5: Decimal("1.0001")}
+FIAT_CONFIRMED = Decimal("112250.025")  # 90,000 + 16,000 + 6,000 + 250.025
+UNVALUED = 2
 
 
 def settings(**page: Any) -> Settings:
@@ -83,4 +89,8 @@ async def seed(db: Database, cfg: Settings) -> dict[str, int]:
         s.add(ScreeningSource(source="ofac-sdn", current_version_id=version.id, checked_at=T0))
         s.add(ScreeningHit(transfer_id=5, address=LISTED_SENDER, key=LISTED_SENDER.lower(), source="ofac-sdn",
                            version_id=version.id, party="TORNADO CASH", party_ref="42", found_at=T0))
+        for tid, price in PRICES.items():
+            _, _, decimals, amount, *_rest = DONATIONS[tid - 1]
+            s.add(TransferValue(transfer_id=tid, currency="USD", value=value_of(amount, decimals, price), price=price,
+                                source="coinbase", granularity=3600, candle_time=T0, priced_at=T0))
     return ids

@@ -59,6 +59,12 @@ class TestTotals:
         assert t["screening"]["lists"] == [{"source": "ofac-sdn", "published": "2025-11-19",
                                             "loaded_at": "2026-11-01T12:00:00Z", "entries": 1}]
 
+    async def test_fiat_totals_count_the_unvalued_apart(self, served: Served) -> None:
+        """Value at arrival in USD cents (rounded half up) with the two unvalued donations counted, not zeroed."""
+        f = (await get(served, "/api/v1/totals"))["fiat"]
+        assert f == {"currency": "USD", "decimals": 2, "confirmed": "11225003", "pending": "0",
+                     "unvalued_count": seed.UNVALUED}
+
     async def test_goal_in_an_asset(self, served: Served) -> None:
         """A 2 BTC goal with 1.75 confirmed and 0.01 pending reads 87.50 % and 0.50 %."""
         g = (await get(served, "/api/v1/totals"))["goal"]
@@ -89,6 +95,12 @@ class TestDonations:
         item = (await get(served, "/api/v1/donations?limit=1"))["items"][0]
         assert (item["asset"], item["amount"], item["decimals"], item["status"]) == ("ETH", str(5 * 10**17), 18, "pending")
         assert item["explorer_url"] == f"https://etherscan.io/tx/{item['txid']}"
+        assert item["fiat"] is None  # pending, not valued yet
+
+    async def test_valued_items_carry_their_value_and_source(self, served: Served) -> None:
+        """The USDT donation shows 250.03 USD at arrival (cents) from coinbase."""
+        items = (await get(served, "/api/v1/donations?limit=2"))["items"]
+        assert items[1]["fiat"] == {"currency": "USD", "decimals": 2, "value": "25003", "source": "coinbase"}
 
     async def test_matches_the_readme_schema(self, served: Served) -> None:
         """Pages validate against the README's schema."""

@@ -8,6 +8,7 @@ import io
 import json
 import os
 import sys
+from decimal import Decimal
 from pathlib import Path
 
 from bot.export import FIELDS, JOINER, decimal_text
@@ -46,6 +47,8 @@ class TestCsv:
         assert [r["screening"] for r in rows] == ["clear"] * 4 + ["listed", "clear"]
         assert rows[4]["list_versions"].startswith("ofac-sdn#")
         assert rows[0]["date"] == "2026-11-01T12:00:00Z" and rows[0]["wallet"] == seed.BTC_ADDRESS
+        assert (rows[0]["fiat_value"], rows[0]["fiat_currency"], rows[0]["fiat_source"]) == ("90000.00000000", "USD", "coinbase")
+        assert rows[2]["fiat_value"] == "" and Decimal(rows[4]["fiat_value"]) == Decimal("250.025")
 
     async def test_since_and_until_are_inclusive_days(self, db: Database, tmp_path: Path) -> None:
         """--since 2026-11-02 --until 2026-11-06 gives the donations of Nov 2, 4 and 6."""

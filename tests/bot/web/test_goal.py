@@ -59,9 +59,34 @@ class TestWindowedGoal:
             await runner.cleanup()
         assert (goal["confirmed"], goal["pending"], goal["percent"], goal["phase"]) == ("25000000", "0", "25.00", "ended")
 
-    async def test_fiat_goal_without_valuation_says_not_yet_valued(self, db: Database) -> None:
-        """A USD goal with no valuation available shows 0 % and counts every donation as not yet valued."""
-        cfg = seed.settings(goal={"amount": Decimal(10000), "currency": "USD"})
+    async def test_fiat_goal_counts_values_at_arrival(self, db: Database) -> None:
+        """A 200,000 USD goal with 112,250.025 USD valued reads 56.12 %, two donations not yet valued."""
+        cfg = seed.settings(goal={"amount": Decimal(200000), "currency": "USD"})
+        await seed.seed(db, cfg)
+        runner, url = await serve(db, cfg)
+        try:
+            async with aiohttp.ClientSession() as http, http.get(url + "/api/v1/totals") as r:
+                goal = (await r.json())["goal"]
+        finally:
+            await runner.cleanup()
+        assert (goal["percent"], goal["confirmed"], goal["unvalued_count"]) == ("56.12", "11225003", seed.UNVALUED)
+
+    async def test_fiat_goal_window_counts_its_days_only(self, db: Database) -> None:
+        """A USD goal over Nov 2 to Nov 5 counts the ETH (6,000) and the BTC of Nov 4 (16,000) only."""
+        cfg = seed.settings(goal={"amount": Decimal(44000), "currency": "USD", "start": date(2026, 11, 2),
+                                  "end": date(2026, 11, 5)})
+        await seed.seed(db, cfg)
+        runner, url = await serve(db, cfg)
+        try:
+            async with aiohttp.ClientSession() as http, http.get(url + "/api/v1/totals") as r:
+                goal = (await r.json())["goal"]
+        finally:
+            await runner.cleanup()
+        assert (goal["confirmed"], goal["percent"], goal["unvalued_count"]) == ("2200000", "50.00", 0)
+
+    async def test_fiat_goal_in_an_unvalued_currency_says_not_yet_valued(self, db: Database) -> None:
+        """A EUR goal while donations are valued in USD shows 0 % and every donation as not yet valued."""
+        cfg = seed.settings(goal={"amount": Decimal(10000), "currency": "EUR"})
         await seed.seed(db, cfg)
         runner, url = await serve(db, cfg)
         try:

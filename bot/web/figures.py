@@ -3,7 +3,9 @@
 Live on every request (cheap at any size): the running totals per asset, the goal (without a
 date window), the recent donations. Cached and refreshed in the background at most every
 ``REFRESH_SECONDS`` (each a full scan at a million transfers): unique donors, first and latest
-donation, the daily sums behind the chart and a windowed goal, the screening counts.
+donation, the daily sums behind the chart, the fiat totals and a fiat goal, the screening counts.
+A refresh waits at least ten times as long as the last one took, so the scans never take more
+than a tenth of the database's time however large the ledger grows.
 """
 
 from __future__ import annotations
@@ -96,6 +98,7 @@ class FigureSource:
     refresh_seconds: float = REFRESH_SECONDS
     _slow: Slow | None = None
     _slow_at: float = 0.0
+    _slow_cost: float = 0.0
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _task: asyncio.Task[None] | None = None
 
@@ -155,20 +158,22 @@ class FigureSource:
         if self._slow is None:
             async with self._lock:
                 if self._slow is None:
-                    self._slow = await self._compute()
-                    self._slow_at = time.monotonic()
-        elif time.monotonic() - self._slow_at > self.refresh_seconds and self._task is None:
+                    await self._refresh(raise_errors=True)
+        elif time.monotonic() - self._slow_at > max(self.refresh_seconds, 10 * self._slow_cost) and self._task is None:
             self._task = asyncio.get_running_loop().create_task(self._refresh())
         return self._slow
 
-    async def _refresh(self) -> None:
+    async def _refresh(self, *, raise_errors: bool = False) -> None:
+        start = time.monotonic()
         try:
             self._slow = await self._compute()
-            self._slow_at = time.monotonic()
-        except Exception:  # noqa: BLE001 - a failed refresh keeps the last figures; the next request retries
+        except Exception:  # noqa: BLE001 - a failed refresh keeps the last figures; a later request retries
+            if raise_errors:
+                raise
             log.exception("page figures refresh failed; serving the previous ones")
-            self._slow_at = time.monotonic()
         finally:
+            self._slow_at = time.monotonic()
+            self._slow_cost = self._slow_at - start
             self._task = None
 
     async def _compute(self) -> Slow:

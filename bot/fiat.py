@@ -9,9 +9,8 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ledger.donations import windowed_values
+from ledger.donations import value_sums
 from ledger.valuation_tables import TransferValue as TransferValueRow
-from valuation.totals import fiat_totals
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,7 +21,6 @@ class FiatFigures:
     confirmed: Decimal
     pending: Decimal
     unvalued_count: int
-    value_now: Decimal | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,16 +32,15 @@ class TransferValue:
     source: str
 
 
-async def fund_totals(session: AsyncSession, currency: str) -> FiatFigures:
-    """The fiat totals at arrival (a full scan of the transfers: cache it)."""
-    t = await fiat_totals(session, currency)
-    return FiatFigures(t.currency, t.confirmed, t.pending, t.unvalued_count,
-                       t.value_now if not t.assets_without_price_now else None)
+async def fund_totals(
+    session: AsyncSession, currency: str, start: date | None = None, end: date | None = None
+) -> FiatFigures:
+    """The value at arrival of the donations (of the UTC days [start, end] when given); a scan: cache it.
 
-
-async def window_totals(session: AsyncSession, currency: str, start: date | None, end: date | None) -> FiatFigures:
-    """The fiat totals at arrival of the donations whose UTC day is in [start, end] (a scan: cache it)."""
-    confirmed, pending, unvalued = await windowed_values(session, currency, start, end)
+    The same figures as `valuation.totals.fiat_totals` (confirmed, pending, not yet valued), summed
+    by the database where it can (PostgreSQL), so a million donations do not pass through Python.
+    """
+    confirmed, pending, unvalued = await value_sums(session, currency, start, end)
     return FiatFigures(currency, confirmed, pending, unvalued)
 
 

@@ -154,6 +154,8 @@ class PageSettings(_Strict):
     published_at: list[str] = []
     # Senders found on a list: shown one by one only when true (the count is always shown).
     show_hits: bool = False
+    # Seconds an answer of the page or the API is reused for every reader (0: computed per request).
+    cache_seconds: Annotated[float, Field(ge=0, le=300)] = 2.0
     # Requests per minute per client address (burst up to the same number).
     rate_limit_per_minute: Annotated[int, Field(ge=1)] = 120
     # Behind a reverse proxy, the client is the first X-Forwarded-For entry (only then).

@@ -262,27 +262,38 @@ async def _export_batch(
 
 
 
-async def windowed_values(
-    session: AsyncSession, currency: str, start: date | None, end: date | None
+async def value_sums(
+    session: AsyncSession, currency: str, start: date | None = None, end: date | None = None
 ) -> tuple[Decimal, Decimal, int]:
-    """Exact value at arrival of the counted donations whose UTC day is in [start, end]: confirmed, pending, unvalued count.
+    """Exact value at arrival of the counted donations (those whose UTC day is in [start, end] when
+    given): confirmed, pending, and how many have no value yet (never counted as 0).
 
-    Summed in Python (SQLite has no exact decimal sum); a scan of the window: cache it.
+    PostgreSQL sums the NUMERIC values in SQL; SQLite (no exact decimal sum) adds in Python.
+    A scan of the donations: cache it.
     """
     t, v = Transfer.__table__, TransferValue.__table__
     at = func.coalesce(t.c.block_time, t.c.first_seen)
-    stmt = (
-        select(t.c.status, v.c.value)
-        .select_from(t.outerjoin(v, and_(v.c.transfer_id == t.c.id, v.c.currency == currency)))
-        .where(t.c.status.in_(COUNTED))
-    )
+    cond = [t.c.status.in_(COUNTED)]
     if start is not None:
-        stmt = stmt.where(at >= literal(datetime.combine(start, time.min, timezone.utc), UTCDateTime()))
+        cond.append(at >= literal(datetime.combine(start, time.min, timezone.utc), UTCDateTime()))
     if end is not None:
-        stmt = stmt.where(at < literal(datetime.combine(end + timedelta(days=1), time.min, timezone.utc), UTCDateTime()))
-    exact = Context(prec=200, traps=[Inexact])
+        cond.append(at < literal(datetime.combine(end + timedelta(days=1), time.min, timezone.utc), UTCDateTime()))
+    joined = t.outerjoin(v, and_(v.c.transfer_id == t.c.id, v.c.currency == currency))
     confirmed, pending, unvalued = Decimal(0), Decimal(0), 0
-    for status, value in (await session.execute(stmt)).all():
+    if session.get_bind().dialect.name == "postgresql":
+        stmt = (select(t.c.status, func.count(), func.count(v.c.value), func.sum(v.c.value))
+                .select_from(joined).where(*cond).group_by(t.c.status))
+        for status, n, valued, total in (await session.execute(stmt)).all():
+            unvalued += n - valued
+            if status == TransferStatus.CONFIRMED:
+                confirmed = total or Decimal(0)
+            else:
+                pending = total or Decimal(0)
+        return confirmed, pending, unvalued
+    exact = Context(prec=200, traps=[Inexact])
+    result = await session.stream(select(t.c.status, v.c.value).select_from(joined).where(*cond)
+                                  .execution_options(yield_per=EXPORT_BATCH))
+    async for status, value in result:
         if value is None:
             unvalued += 1
         elif status == TransferStatus.CONFIRMED:

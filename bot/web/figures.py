@@ -96,6 +96,7 @@ class FigureSource:
     db: Database
     settings: Settings
     refresh_seconds: float = REFRESH_SECONDS
+    cost_factor: float = 10.0  # wait at least this many times the last refresh's duration
     _slow: Slow | None = None
     _slow_at: float = 0.0
     _slow_cost: float = 0.0
@@ -159,7 +160,7 @@ class FigureSource:
             async with self._lock:
                 if self._slow is None:
                     await self._refresh(raise_errors=True)
-        elif time.monotonic() - self._slow_at > max(self.refresh_seconds, 10 * self._slow_cost) and self._task is None:
+        elif time.monotonic() - self._slow_at > max(self.refresh_seconds, self.cost_factor * self._slow_cost) and self._task is None:
             self._task = asyncio.get_running_loop().create_task(self._refresh())
         return self._slow
 
@@ -186,7 +187,7 @@ class FigureSource:
             goal = settings.goal
             if goal.amount is not None and goal.currency not in {d.asset for d in daily}:
                 if goal.start is not None or goal.end is not None:
-                    goal_fiat = await fiat.window_totals(s, goal.currency, goal.start, goal.end)
+                    goal_fiat = await fiat.fund_totals(s, goal.currency, goal.start, goal.end)
                 elif goal.currency == fund.currency:
                     goal_fiat = fund
                 else:

@@ -7,6 +7,7 @@ cached), donation pages by keyset; nothing from settings but the public page set
 from __future__ import annotations
 
 import hmac
+import json
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -20,6 +21,7 @@ from markupsafe import Markup, escape
 from bot import export, fiat
 from bot.settings import Settings
 from bot.web import guard, present
+from bot.web.cache import ResponseCache
 from bot.web.chart_svg import asset_chart
 from bot.web.explorers import Explorers
 from bot.web.figures import FigureSource, cumulative
@@ -56,6 +58,7 @@ class PageContext:
     figures: FigureSource
     explorers: Explorers
     templates: jinja2.Environment
+    cache: ResponseCache
 
 
 CTX = web.AppKey("donation_watch_page", PageContext)
@@ -85,10 +88,23 @@ def _bad(message: str) -> web.HTTPBadRequest:
     return web.HTTPBadRequest(text=web.json_response({"error": message}).text, content_type="application/json")
 
 
+async def _cached(request: web.Request, make) -> web.Response:  # type: ignore[no-untyped-def]
+    """The answer for this URL from the micro-cache (computed by ``make`` at most once per period)."""
+    body, content_type = await _ctx(request).cache.get(request.path_qs, make)
+    headers = {"Cache-Control": f"public, max-age={int(_ctx(request).cache.seconds)}"}
+    if content_type == "application/json":
+        headers["Access-Control-Allow-Origin"] = "*"  # public, read-only figures: any site may show them
+    return web.Response(body=body, content_type=content_type, charset="utf-8", headers=headers)
+
+
 async def index(request: web.Request) -> web.Response:
     """The public page."""
-    ctx = _ctx(request)
     before = _cursor(request, "before")
+    return await _cached(request, lambda: _render_index(request, before))
+
+
+async def _render_index(request: web.Request, before: int | None) -> tuple[bytes, str]:
+    ctx = _ctx(request)
     figures = await ctx.figures.figures()
     async with ctx.db.session() as s:
         page = await donation_page(s, limit=PAGE_SIZE, before=before)
@@ -108,33 +124,44 @@ async def index(request: web.Request) -> web.Response:
         explorers=ctx.explorers, goal=figures.goal, goal_decimals=goal_decimals, before=before,
         to_units=present.to_units,
     )
-    return web.Response(text=html, content_type="text/html", headers={"Cache-Control": "no-cache"})
+    return html.encode(), "text/html"
 
 
 async def totals(request: web.Request) -> web.Response:
     """GET /api/v1/totals."""
-    figures = await _ctx(request).figures.figures()
-    return _json(present.totals_json(figures))
+
+    async def make() -> tuple[bytes, str]:
+        return _json_body(present.totals_json(await _ctx(request).figures.figures()))
+
+    return await _cached(request, make)
 
 
 async def donations(request: web.Request) -> web.Response:
     """GET /api/v1/donations?limit=&cursor= — keyset pages, newest stored first."""
     ctx = _ctx(request)
     limit, before = _limit(request), _cursor(request, "cursor")
-    async with ctx.db.session() as s:
-        page = await donation_page(s, limit=limit, before=before)
-        values = await fiat.values_of(s, [d.id for d in page.items], ctx.settings.valuation.currency)
-    return _json({
-        "schema_version": present.SCHEMA_VERSION,
-        "items": [present.donation_json(d, ctx.explorers, values.get(d.id)) for d in page.items],
-        "next_cursor": None if page.next_before is None else str(page.next_before),
-    })
+
+    async def make() -> tuple[bytes, str]:
+        async with ctx.db.session() as s:
+            page = await donation_page(s, limit=limit, before=before)
+            values = await fiat.values_of(s, [d.id for d in page.items], ctx.settings.valuation.currency)
+        return _json_body({
+            "schema_version": present.SCHEMA_VERSION,
+            "items": [present.donation_json(d, ctx.explorers, values.get(d.id)) for d in page.items],
+            "next_cursor": None if page.next_before is None else str(page.next_before),
+        })
+
+    return await _cached(request, make)
 
 
 async def wallets(request: web.Request) -> web.Response:
     """GET /api/v1/wallets."""
     ctx = _ctx(request)
-    return _json(present.wallets_json(await ctx.figures.figures(), ctx.explorers))
+
+    async def make() -> tuple[bytes, str]:
+        return _json_body(present.wallets_json(await ctx.figures.figures(), ctx.explorers))
+
+    return await _cached(request, make)
 
 
 async def export_csv(request: web.Request) -> web.StreamResponse:
@@ -172,15 +199,16 @@ def _date_param(request: web.Request, name: str) -> datetime | None:
     return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
-def _json(data: dict[str, Any]) -> web.Response:
-    return web.json_response(data, headers={"Cache-Control": "no-cache", "Access-Control-Allow-Origin": "*"})
+def _json_body(data: dict[str, Any]) -> tuple[bytes, str]:
+    return json.dumps(data, separators=(",", ":")).encode(), "application/json"
 
 
 def add_page_routes(web_app: web.Application, app: Any) -> None:
     """The page's routes and middlewares on ``web_app``, reading from ``app.db`` with ``app.settings``."""
     settings = app.settings
     ctx = PageContext(settings=settings, db=app.db, figures=FigureSource(app.db, settings),
-                      explorers=Explorers(settings), templates=_templates())
+                      explorers=Explorers(settings), templates=_templates(),
+                      cache=ResponseCache(settings.page.cache_seconds))
     web_app[CTX] = ctx
     web_app.middlewares.extend(
         guard.middlewares(settings.page.rate_limit_per_minute, trust_forwarded_for=settings.page.trust_forwarded_for)

@@ -57,7 +57,7 @@ def settings(**page: Any) -> Settings:
             {"chain": "ethereum", "address": ETH_ADDRESS, "label": "Fund ETH & tokens"},
         ],
         page={"enabled": True, "title": "Relief fund", "description": "Where the money goes.",
-              "published_at": ["https://example.org/donate"], **page},
+              "published_at": ["https://example.org/donate"], "cache_seconds": 0, **page},
         goal=goal,
     )
 

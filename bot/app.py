@@ -47,6 +47,7 @@ PLUGINS: tuple[str, ...] = (
     "bot.discord.plugin",    # the Discord client and its alert/summary channels (when a token is set)
     "bot.health",            # GET /healthz
     "bot.metrics",           # GET /metrics
+    "bot.web",               # the public page and JSON API (when page.enabled)
 )
 
 Job = Callable[[], Awaitable[object]]

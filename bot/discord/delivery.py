@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 ALERT_KINDS = TRANSFER_KINDS | {
     str(EventKind.SANCTIONS_HIT), str(EventKind.SANCTIONS_DELISTED), str(EventKind.WATCHER_FAILED),
     str(EventKind.WATCHER_RECOVERED), LIST_STALE, LIST_UPDATE_FAILED, LIST_OK, "wallet.added", "wallet.removed",
+    "chain.degraded", "chain.restored",
 }
 HISTORY_SCAN = 50  # recent channel messages searched for a retried delivery's reference
 LEASE_SECONDS = 20  # a crashed sender's claim is taken over this soon (a send, with rate-limit waits, is far shorter)

@@ -43,6 +43,9 @@ async def poll_once(
         # Our own errors say what failed; an unexpected one also names its type.
         text = str(exc) if isinstance(exc, WatcherError) else f"{type(exc).__name__}: {exc}"
         report = PollReport(chain=watcher.chain, errors=[text])
+    if report.skipped:
+        # Another instance holds this chain's poll lock and polls it: no news about this one's health.
+        return report
     if report.ok:
         health.last_ok_at = _now()
         health.height = report.height if report.height is not None else health.height

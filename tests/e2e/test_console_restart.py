@@ -83,10 +83,11 @@ class TestRestartAfterKill:
                 if _hits_stored(db_file) or first.returncode is not None:
                     break
                 await asyncio.sleep(0.01)
-            assert _hits_stored(db_file) == 1, "the first run should have stored the hit"
         finally:
-            first.kill()  # SIGKILL: no clean shutdown
-            out1, _ = await first.communicate()
+            if first.returncode is None:
+                first.kill()  # SIGKILL: no clean shutdown
+            out1, err1 = await first.communicate()
+        assert _hits_stored(db_file) == 1, f"the first run should have stored the hit: {err1.decode()[-3000:]}"
         before = out1.decode()
         assert HIT not in before, "the kill should land before the console's next flush"
 

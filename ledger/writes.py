@@ -108,12 +108,14 @@ def _dedupe(items: Iterable[TransferIn]) -> list[TransferIn]:
 
 
 async def record_transfers(
-    session: AsyncSession, items: Sequence[TransferIn], *, now: datetime | None = None
+    session: AsyncSession, items: Sequence[TransferIn], *, now: datetime | None = None, history: bool = False
 ) -> WriteResult:
     """Store each transfer once; a transfer seen before is updated where its block or status moved.
 
     A known transfer that reappears with another block (a reorg re-included it) keeps its id and
-    takes the new block. Running totals and events follow in the same transaction.
+    takes the new block. Running totals and events follow in the same transaction. With
+    ``history`` (backfill, first sync, explorer import) the new transfers' events say so
+    (``detail["history"] = True``): screened like any other, never announced one by one.
     """
     now = now or utcnow()
     result = WriteResult()
@@ -131,7 +133,8 @@ async def record_transfers(
             result.inserted.append(tid)
             deltas.add(item.wallet_id, item.asset, item.decimals, str(item.status), 1, item.amount)
             senders.extend((tid, a) for a in dict.fromkeys(item.senders))
-            events.append(_event(EventKind.TRANSFER_NEW, chain, tid, now, status=str(item.status)))
+            extra = {"history": True} if history else {}
+            events.append(_event(EventKind.TRANSFER_NEW, chain, tid, now, status=str(item.status), **extra))
         await _raw_insert(session, "transfer_sender", ("transfer_id", "address"), senders, on_conflict_nothing=True)
         if by_key:
             await _update_existing(session, by_key, now, result, deltas, events)

@@ -19,6 +19,7 @@ from typing import NamedTuple
 from sqlalchemy import select
 
 from ledger.database import Database
+from ledger.history_import import importing_wallet_ids
 from ledger.models import Transfer, TransferStatus, Wallet, WalletCursor
 from ledger.types import utcnow
 from ledger.wallets import list_wallets
@@ -101,14 +102,16 @@ class BitcoinWatcher:
         except WatcherError as exc:
             log.warning("bitcoin block re-check failed chain=%s error=%s", self.chain, exc)
             report.errors.append(f"re-check of recent blocks: {exc}")
-        wallets, cursors, waiting = await self._load()
+        wallets, cursors, waiting, importing = await self._load()
         gate = asyncio.Semaphore(max(1, self.config.concurrency))
 
         async def one(wallet: Wallet) -> None:
             assert wallet.id is not None
             async with gate:
                 try:
-                    await self._sync_address(wallet, cursors.get(wallet.id, _NO_CURSOR), waiting.get(wallet.id, {}), report)
+                    await self._sync_address(
+                        wallet, cursors.get(wallet.id, _NO_CURSOR), waiting.get(wallet.id, {}), report, newest_page_only=wallet.id in importing
+                    )
                 except WatcherError as exc:
                     log.warning("bitcoin address sync failed chain=%s wallet=%s error=%s", self.chain, wallet.address, exc)
                     report.errors.append(f"{wallet.address}: {exc}")
@@ -125,10 +128,12 @@ class BitcoinWatcher:
         report.height = self._tip
         return report
 
-    async def _load(self) -> tuple[list[Wallet], dict[int, _Cursor], dict[int, dict[str, int]]]:
-        """Wallets, their cursors, and their donations still waiting in the mempool (txid -> transfer id)."""
+    async def _load(self) -> tuple[list[Wallet], dict[int, _Cursor], dict[int, dict[str, int]], set[int]]:
+        """Wallets, their cursors, their donations still waiting in the mempool (txid -> transfer id),
+        and the wallets whose history an import is still reading (watchers.bitcoin_history)."""
         async with self.db.session() as s:
             wallets = list(await list_wallets(s, chain=self.chain))
+            importing = await importing_wallet_ids(s, self.chain, unfinished_only=True)
             ids = [w.id for w in wallets]
             cursors: dict[int, _Cursor] = {}
             waiting: dict[int, dict[str, int]] = {}
@@ -144,9 +149,11 @@ class BitcoinWatcher:
                 )
                 for wallet_id, txid, tid in rows:
                     waiting.setdefault(wallet_id, {})[txid] = tid
-        return wallets, cursors, waiting
+        return wallets, cursors, waiting, importing
 
-    async def _sync_address(self, wallet: Wallet, cursor: _Cursor, waiting: dict[str, int], report: PollReport) -> None:
+    async def _sync_address(
+        self, wallet: Wallet, cursor: _Cursor, waiting: dict[str, int], report: PollReport, *, newest_page_only: bool = False
+    ) -> None:
         assert wallet.id is not None
         address = wallet.address
         stats = await self.client.address_stats(address)
@@ -163,7 +170,7 @@ class BitcoinWatcher:
         confirmed: list[TxView] = []
         newest = cursor.newest_txid
         if stats.chain_tx_count != cursor.chain_tx_count:
-            confirmed, newest = await self._new_confirmed(wallet, cursor, stats)
+            confirmed, newest = await self._new_confirmed(wallet, cursor, stats, newest_page_only=newest_page_only)
 
         views: dict[str, TxView] = {v.txid: v for v in mempool}
         views.update({v.txid: v for v in confirmed})  # a confirmed sighting wins
@@ -202,11 +209,14 @@ class BitcoinWatcher:
             row.updated_at = utcnow()
         _count(report, result)
 
-    async def _new_confirmed(self, wallet: Wallet, cursor: _Cursor, stats: AddressStats) -> tuple[list[TxView], str | None]:
+    async def _new_confirmed(
+        self, wallet: Wallet, cursor: _Cursor, stats: AddressStats, *, newest_page_only: bool = False
+    ) -> tuple[list[TxView], str | None]:
         """Confirmed transactions newer than the last one seen, newest first, and the newest txid.
 
         Pages are read only until the cursor's newest transaction, a stored transfer's transaction,
-        or a block below the wallet's start height. A history that ends early ([] for a page
+        or a block below the wallet's start height; while an import reads the wallet's history, only
+        the newest page (``newest_page_only``). A history that ends early ([] for a page
         anchor a reorg removed, fewer transactions than the address's count) is an error for
         this poll, never "nothing new".
         """
@@ -232,6 +242,8 @@ class BitcoinWatcher:
                     return new, newest
                 new.append(view)
             seen += len(views)
+            if newest_page_only and anchor is None:
+                return new, newest  # the older pages are the import's
             if len(page) < CHAIN_PAGE:
                 if seen < stats.chain_tx_count:
                     raise MalformedResponse(

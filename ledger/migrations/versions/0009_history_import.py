@@ -1,0 +1,51 @@
+"""per-wallet history imports
+
+Revision ID: 0009_history_import
+Revises: 0003_ethereum
+
+Existing wallets get no import row: they were scanned from their start height by the live
+watcher's first poll (the only way before this revision).
+"""
+from __future__ import annotations
+
+import sqlalchemy as sa
+import sqlmodel
+from alembic import op
+
+import ledger.types
+
+revision = "0009_history_import"
+down_revision = "0003_ethereum"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "wallet_import",
+        sa.Column("wallet_id", sa.Integer(), nullable=False),
+        sa.Column("chain", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+        sa.Column("state", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+        sa.Column("since_height", sa.BigInteger(), nullable=True),
+        sa.Column("since_time", ledger.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("live_from", sa.BigInteger(), nullable=True),
+        sa.Column("done_height", sa.BigInteger(), nullable=True),
+        sa.Column("resume", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
+        sa.Column("unit", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+        sa.Column("done", sa.BigInteger(), nullable=False),
+        sa.Column("total", sa.BigInteger(), nullable=False),
+        sa.Column("stored", sa.BigInteger(), nullable=False),
+        sa.Column("rejected", sa.BigInteger(), nullable=False),
+        sa.Column("last_error", sqlmodel.sql.sqltypes.AutoString(length=500), nullable=True),
+        sa.Column("created_at", ledger.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", ledger.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("finished_at", ledger.types.UTCDateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(["wallet_id"], ["wallet.id"]),
+        sa.PrimaryKeyConstraint("wallet_id"),
+    )
+    op.create_index(op.f("ix_wallet_import_chain"), "wallet_import", ["chain"], unique=False)
+
+
+def downgrade() -> None:
+    op.drop_index(op.f("ix_wallet_import_chain"), table_name="wallet_import")
+    op.drop_table("wallet_import")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import tomllib
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -91,6 +92,28 @@ class BitcoinChain(_Strict):
     timeout_seconds: Annotated[float, Field(gt=0)] = 20.0
 
 
+class ExplorerSettings(_Strict):
+    """An Etherscan-compatible account API for importing wallet histories (its answers are checked on the RPC node).
+
+    ``kind = "etherscan"``: Etherscan's V2 multichain API (``https://api.etherscan.io/v2/api``), the key
+    from DONATION_WATCH_ETHERSCAN_API_KEY; ``kind = "blockscout"``: a Blockscout instance's
+    ``/api`` (keyless).
+    """
+
+    kind: Literal["etherscan", "blockscout"]
+    url: str
+    # Etherscan's free plan: 3 calls a second; Blockscout's public instances: about 10 (fair use).
+    requests_per_second: Annotated[float, Field(gt=0)] | None = None
+    # Records per page: 1,000 on Etherscan's free plan (5,000 paid).
+    page_size: Annotated[int, Field(ge=1, le=10_000)] = 1_000
+
+    def rate(self) -> float:
+        """The configured rate, or the provider's documented default."""
+        if self.requests_per_second is not None:
+            return self.requests_per_second
+        return 3.0 if self.kind == "etherscan" else 5.0
+
+
 class EvmChain(_Strict):
     """An EVM chain watched through JSON-RPC nodes."""
 
@@ -102,6 +125,8 @@ class EvmChain(_Strict):
     confirmations: Literal["finalized"] | Annotated[int, Field(ge=0)] = "finalized"
     traces: bool = False
     tokens: list[Token] | None = None
+    # Where wallet histories are imported from; without one, the node's blocks are scanned.
+    explorer: ExplorerSettings | None = None
     poll_seconds: Annotated[float, Field(gt=0)] = 15.0
     timeout_seconds: Annotated[float, Field(gt=0)] = 20.0
 
@@ -122,6 +147,8 @@ class WalletEntry(_Strict):
     address: str
     label: str = ""
     start_height: Annotated[int, Field(ge=0)] | None = None
+    # The history to import, by date, when no start_height is given (a wallet added later).
+    since: date | None = None
 
 
 class ScreeningSettings(_Strict):
@@ -149,6 +176,8 @@ class Settings(BaseSettings):
     chains: dict[str, Chain] = {}
     wallets: list[WalletEntry] = []
     screening: ScreeningSettings = ScreeningSettings()
+    # Etherscan V2 API key, from DONATION_WATCH_ETHERSCAN_API_KEY only (never from the file).
+    etherscan_api_key: SecretStr | None = None
 
     @classmethod
     def settings_customise_sources(
@@ -246,6 +275,8 @@ def _describe(error: dict[str, Any]) -> tuple[str, str]:
 
 
 def _reject_secrets(path: str, data: dict[str, Any]) -> None:
+    if "etherscan_api_key" in data:
+        raise ConfigError(path, "etherscan_api_key", "secrets are not read from files; set DONATION_WATCH_ETHERSCAN_API_KEY in the environment")
     for (section, key), env in SECRET_KEYS.items():
         if isinstance(data.get(section), dict) and key in data[section]:
             raise ConfigError(path, f"{section}.{key}", f"secrets are not read from files; set {env} in the environment")

@@ -27,15 +27,17 @@ async def plan_import(
     since_height: int | None = None,
     since_time: datetime | None = None,
     unit: str = "blocks",
+    force: bool = False,
 ) -> WalletImport:
     """Ask for the history of ``wallet`` since a height or a time (both None: its whole history).
 
     A wallet with an import already asking for at least as much keeps it (a restart re-reads the
-    config); one asking for an earlier start than its import had is planned again from there.
+    config), unless ``force`` (an operator asked again); one asking for an earlier start than its
+    import had is planned again from there. The hand-over height to the live watcher is kept.
     """
     assert wallet.id is not None
     row = await session.get(WalletImport, wallet.id)
-    if row is not None and not _earlier(since_height, since_time, row):
+    if row is not None and not force and not _earlier(since_height, since_time, row):
         return row
     if row is None:
         row = WalletImport(wallet_id=wallet.id, chain=wallet.chain)
@@ -195,3 +197,13 @@ class ImportStatus:
 def status_of(row: WalletImport) -> ImportStatus:
     """The import's progress as a plain value."""
     return ImportStatus(row.state, row.done, row.total, row.unit, row.stored, row.rejected, row.last_error)
+
+
+async def chain_started(session: AsyncSession, chain: str) -> bool:
+    """Whether a live watcher has already polled ``chain`` (a block cursor, or any wallet's address cursor)."""
+    from ledger.models import ChainCursor, WalletCursor
+
+    if await session.get(ChainCursor, chain) is not None:
+        return True
+    stmt = select(WalletCursor.wallet_id).join(Wallet, Wallet.id == WalletCursor.wallet_id).where(Wallet.chain == chain).limit(1)
+    return (await session.execute(stmt)).first() is not None

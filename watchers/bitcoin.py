@@ -196,7 +196,13 @@ class BitcoinWatcher:
             if item is not None:
                 items.append(item)
         async with self.db.session() as s:
-            result = await record_transfers(s, items)
+            if newest_page_only and cursor.newest_txid is None:
+                # The wallet's first sync while its import runs: its confirmed past is history too.
+                past = [i for i in items if i.block_height is not None]
+                result = await record_transfers(s, past, history=True)
+                _merge(result, await record_transfers(s, [i for i in items if i.block_height is None]))
+            else:
+                result = await record_transfers(s, items)
             if orphans:
                 _merge(result, await set_status(s, orphans, TransferStatus.ORPHANED))
             row = await s.get(WalletCursor, wallet.id)

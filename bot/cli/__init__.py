@@ -68,9 +68,9 @@ def cli(ctx: click.Context, config_path: str, verbose: bool) -> None:
 
 
 def _register() -> None:
-    from bot.cli import backfill_cmds, config_cmds, db_cmds, run_cmds, sanctions_cmds, totals_cmds, wallet_cmds
+    from bot.cli import backfill_cmds, config_cmds, db_cmds, import_cmds, run_cmds, sanctions_cmds, totals_cmds, wallet_cmds
 
-    for module in (config_cmds, db_cmds, wallet_cmds, totals_cmds, run_cmds, sanctions_cmds, backfill_cmds):
+    for module in (config_cmds, db_cmds, wallet_cmds, totals_cmds, run_cmds, sanctions_cmds, backfill_cmds, import_cmds):
         module.register(cli)
 
 

@@ -10,10 +10,13 @@ from bot import screening_wiring
 from bot.app import open_database
 from bot.chains import build_watchers
 from bot.cli import AppContext, pass_app, run_async
+from bot.history_wiring import build_importer
 from bot.console import ConsoleNotifier
 from bot.runner import Runner, WatcherHealth, poll_once
 
 log = logging.getLogger(__name__)
+# How often the runner looks for history imports to start or continue (each run goes to the end).
+HISTORY_IMPORT_SECONDS = 30.0
 
 
 @click.command("poll")
@@ -63,6 +66,8 @@ def run(app: AppContext) -> None:
         for watcher in watchers:
             runner.add_watcher(watcher, settings.chains[watcher.chain].poll_seconds, after=after)
         runner.add_job("notify:console", notifier.flush, 5)
+        importer = build_importer(settings, db, watchers)
+        runner.add_job("history:import", importer.run_pending, HISTORY_IMPORT_SECONDS)
         for name, fn, seconds in await screening_wiring.periodic_jobs(settings, db):
             runner.add_job(name, fn, seconds)
         if settings.discord.token is None:
@@ -71,6 +76,7 @@ def run(app: AppContext) -> None:
         try:
             await runner.run_forever()
         finally:
+            await importer.close()
             for watcher in watchers:
                 await watcher.close()
             await db.close()

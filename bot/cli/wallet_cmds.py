@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import click
 
 from bot.app import open_database
 from bot.cli import AppContext, pass_app, run_async
 from bot.errors import ConfigError
+from bot.history_wiring import plan_for_new_wallet
 from ledger import wallets as ledger_wallets
+from ledger.history_import import imports_of, status_of
 
 
 @click.group("wallets")
@@ -26,10 +30,11 @@ def _chain(app: AppContext, chain: str) -> str:
 @click.argument("chain")
 @click.argument("address")
 @click.option("--label", default="", help="A name shown in chat.")
-@click.option("--start-height", type=click.IntRange(min=0), default=None, help="First block to scan.")
+@click.option("--start-height", type=click.IntRange(min=0), default=None, help="First block of its history to import.")
+@click.option("--since", type=click.DateTime(formats=["%Y-%m-%d"]), default=None, help="Import its history from this date (YYYY-MM-DD, UTC).")
 @pass_app
-def add(app: AppContext, chain: str, address: str, label: str, start_height: int | None) -> None:
-    """Watch ADDRESS on CHAIN."""
+def add(app: AppContext, chain: str, address: str, label: str, start_height: int | None, since: datetime | None) -> None:
+    """Watch ADDRESS on CHAIN; with a start height or date, the running bot imports its history in the background."""
     from watchers.errors import InvalidAddress
 
     chain = _chain(app, chain)
@@ -42,7 +47,9 @@ def add(app: AppContext, chain: str, address: str, label: str, start_height: int
         db = await open_database(app.settings)
         try:
             async with db.session() as s:
-                _, new = await ledger_wallets.upsert_wallet(s, chain, canonical, label=label, start_height=start_height)
+                wallet, new = await ledger_wallets.upsert_wallet(s, chain, canonical, label=label, start_height=start_height)
+                if new:
+                    await plan_for_new_wallet(s, app.settings, wallet, since=since.date() if since else None)
                 return new
         finally:
             await db.close()
@@ -61,13 +68,17 @@ def list_(app: AppContext, show_all: bool) -> None:
         db = await open_database(app.settings)
         try:
             async with db.session() as s:
-                return await ledger_wallets.list_wallets(s, active_only=not show_all)
+                wallets = await ledger_wallets.list_wallets(s, active_only=not show_all)
+                imports = await imports_of(s, [w.id for w in wallets if w.id is not None])
+                return wallets, {wid: status_of(imp) for wid, imp in imports.items()}
         finally:
             await db.close()
 
-    for w in run_async(_go):
+    wallets, imports = run_async(_go)
+    for w in wallets:
         state = "" if w.active else "  (retired)"
-        click.echo(f"{w.chain:<10} {w.address:<64} {w.label}{state}".rstrip())
+        history = f"  [{imports[w.id].describe()}]" if w.id in imports else ""
+        click.echo(f"{w.chain:<10} {w.address:<64} {w.label}{state}{history}".rstrip())
 
 
 @wallets_group.command("remove")

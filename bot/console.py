@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from sqlalchemy import func, select
 
@@ -11,6 +11,9 @@ from bot.format import amount
 from ledger.database import Database
 from ledger.models import Event, EventKind, Transfer, Wallet
 from ledger.queries import senders_of
+
+if TYPE_CHECKING:
+    from bot.app import App
 
 
 _LEADS = {
@@ -45,6 +48,8 @@ def describe(event: Event, transfer: Transfer | None, wallet: Wallet | None, sen
 class ConsoleNotifier:
     """Prints every event stored after a starting point, each once per process."""
 
+    name = "console"
+
     def __init__(self, db: Database, out: TextIO | None = None) -> None:
         self.db = db
         self.out = out or sys.stdout
@@ -71,3 +76,15 @@ class ConsoleNotifier:
         for line in lines:
             print(line, file=self.out, flush=True)
         return len(lines)
+
+    async def close(self) -> None:
+        """Nothing to release: the console stays open."""
+
+
+async def setup(app: App) -> None:
+    """Plugin: with no Discord token, events stored from now on are printed to the console."""
+    if app.settings.discord.token is not None:
+        return
+    notifier = ConsoleNotifier(app.db)
+    await notifier.start_from_now()
+    app.add_channel(notifier, every=5)

@@ -1,4 +1,4 @@
-"""Wiring of wallet-history imports: which new wallets get one, and the importer of every configured chain.
+"""Wiring of wallet-history imports: which new wallets get one, each chain's importer, the background job.
 
 A wallet added while its chain is already followed (config, `wallets add`, the chat's watch
 command) gets its history imported in the background: the live watcher only ever looks forward.
@@ -11,29 +11,35 @@ from __future__ import annotations
 
 import logging
 from datetime import date, datetime, time, timezone
+from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.settings import BitcoinChain, EvmChain, Settings
-from ledger.database import Database
+from bot.chains import family_of
+from bot.settings import Settings
 from ledger.history_import import chain_started, plan_import
 from ledger.history_tables import WalletImport
 from ledger.models import Wallet
-from watchers.base import Watcher
-from watchers.bitcoin import BitcoinWatcher
-from watchers.bitcoin_history import BitcoinHistory
-from watchers.ethereum import EvmWatcher
-from watchers.evm_history import EvmHistory
-from watchers.evm_source import EvmSource
-from watchers.explorer_client import ExplorerClient, ExplorerConfig
-from watchers.history_import import ChainHistory, HistoryImporter
+
+if TYPE_CHECKING:
+    from bot.app import App
+    from ledger.database import Database
+    from watchers.base import Watcher
+    from watchers.history_import import HistoryImporter
 
 log = logging.getLogger(__name__)
+# How often the runner looks for history imports to start or continue (each run goes to the end).
+HISTORY_IMPORT_SECONDS = 30.0
 
 
 def day_start(day: date) -> datetime:
     """Midnight UTC at the start of ``day``."""
     return datetime.combine(day, time(0), tzinfo=timezone.utc)
+
+
+def history_unit(settings: Settings, chain: str) -> str:
+    """What an import of this chain counts its progress in (blocks or transactions)."""
+    return family_of(settings.chains[chain]).history_unit
 
 
 async def plan_for_new_wallet(
@@ -43,43 +49,47 @@ async def plan_for_new_wallet(
     spec = settings.chains.get(wallet.chain)
     if spec is None:
         return None
+    family = family_of(spec)
+    if family.history is None:
+        return None
     since_time = day_start(since) if since is not None else None
-    if isinstance(spec, EvmChain):
-        if wallet.start_height is None and since_time is None:
-            return None  # no history asked for: the wallet is watched from now on
-        if not (spec.explorer is not None or await chain_started(session, wallet.chain)):
-            return None
-    elif not await chain_started(session, wallet.chain):
-        return None  # the first poll's first sync reads the whole address history
-    imp = await plan_import(
-        session, wallet, since_height=wallet.start_height, since_time=since_time,
-        unit="transactions" if isinstance(spec, BitcoinChain) else "blocks",
-    )
+    if family.history_needs_start and wallet.start_height is None and since_time is None:
+        return None  # no history asked for: the wallet is watched from now on
+    explorer = getattr(spec, "explorer", None) is not None
+    if not (explorer or await chain_started(session, wallet.chain)):
+        return None  # the chain's first poll starts from the wallets' start heights itself
+    imp = await plan_import(session, wallet, since_height=wallet.start_height, since_time=since_time, unit=family.history_unit)
     log.info("history import planned chain=%s address=%s since=%s", wallet.chain, wallet.address,
              wallet.start_height if wallet.start_height is not None else since or "the first transaction")
     return imp
 
 
-def explorer_client(settings: Settings, spec: EvmChain) -> ExplorerClient | None:
-    """The chain's explorer client, with the Etherscan key from the environment."""
-    ex = spec.explorer
-    if ex is None:
-        return None
-    key = settings.etherscan_api_key.get_secret_value() if (ex.kind == "etherscan" and settings.etherscan_api_key) else None
-    return ExplorerClient(ExplorerConfig(
-        url=ex.url, chain_id=spec.chain_id if ex.kind == "etherscan" else None, api_key=key,
-        requests_per_second=ex.rate(), page_size=ex.page_size, timeout_seconds=spec.timeout_seconds,
-    ))
-
-
-def build_importer(settings: Settings, db: Database, watchers: list[Watcher]) -> HistoryImporter:
+def build_importer(settings: Settings, db: Database, watchers: dict[str, Watcher]) -> HistoryImporter:
     """The importer of every configured chain, sharing each live watcher's client (one rate limit per source)."""
-    chains: dict[str, ChainHistory] = {}
-    for watcher in watchers:
-        spec = settings.chains[watcher.chain]
-        if isinstance(watcher, EvmWatcher) and isinstance(spec, EvmChain):
-            source = EvmSource(watcher.config, watcher.rpc)  # its own source: the live one keeps prefetched state
-            chains[watcher.chain] = EvmHistory(db, source, explorer_client(settings, spec), batch_blocks=watcher.config.blocks_per_range)
-        elif isinstance(watcher, BitcoinWatcher) and isinstance(spec, BitcoinChain):
-            chains[watcher.chain] = BitcoinHistory(db, watcher.client, watcher.chain, confirmations=spec.confirmations)
+    from watchers.history_import import HistoryImporter
+
+    chains = {}
+    for name, watcher in watchers.items():
+        family = family_of(settings.chains[name])
+        if family.history is not None:
+            chains[name] = family.history(name, settings.chains[name], db, watcher, settings)
     return HistoryImporter(db, chains)
+
+
+def setup(app: App) -> None:
+    """Run the unfinished history imports in the background, beside the live watchers."""
+    if not app.runs("watchers"):
+        return
+    state: dict[str, HistoryImporter] = {}
+
+    async def run_pending() -> None:
+        if "importer" not in state:
+            state["importer"] = build_importer(app.settings, app.db, app.watchers)
+        await state["importer"].run_pending()
+
+    async def close() -> None:
+        if "importer" in state:
+            await state["importer"].close()
+
+    app.add_job("history:import", run_pending, HISTORY_IMPORT_SECONDS, role="watchers")
+    app.on_close(close)

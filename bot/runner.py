@@ -6,6 +6,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timezone
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -27,6 +28,8 @@ class WatcherHealth:
     failures: int = 0
     skip: int = 0
     last_error: str = ""
+    last_ok_at: datetime | None = None  # when a poll last succeeded (for /healthz)
+    height: int | None = None  # the chain height that poll saw
 
 
 async def poll_once(
@@ -41,6 +44,8 @@ async def poll_once(
         text = str(exc) if isinstance(exc, WatcherError) else f"{type(exc).__name__}: {exc}"
         report = PollReport(chain=watcher.chain, errors=[text])
     if report.ok:
+        health.last_ok_at = _now()
+        health.height = report.height if report.height is not None else health.height
         if health.failures:
             async with db.session() as s:
                 await record_event(s, EventKind.WATCHER_RECOVERED, chain=watcher.chain, after_failures=health.failures)
@@ -69,6 +74,31 @@ class Runner:
         self.db = db
         self.scheduler = AsyncIOScheduler(timezone="UTC")
         self.health: dict[str, WatcherHealth] = {}
+        self._in_flight: set[asyncio.Task[object]] = set()
+
+    def _track(self, fn: Callable[[], Awaitable[object]]) -> Callable[[], Awaitable[None]]:
+        """`fn` as a job whose run `drain` can wait for (the scheduler's shutdown would cancel it)."""
+
+        async def job() -> None:
+            task = asyncio.current_task()
+            assert task is not None
+            self._in_flight.add(task)  # type: ignore[arg-type]
+            try:
+                await fn()
+            finally:
+                self._in_flight.discard(task)  # type: ignore[arg-type]
+
+        return job
+
+    async def drain(self, timeout: float) -> bool:
+        """Stop starting jobs and wait up to `timeout` s for those running; True when all finished."""
+        if self.scheduler.running:
+            self.scheduler.pause()
+        pending = {t for t in self._in_flight if not t.done()}
+        if not pending:
+            return True
+        done, still = await asyncio.wait(pending, timeout=timeout)
+        return not still
 
     def add_watcher(self, watcher: Watcher, seconds: float, *, after: Sequence[AfterPoll] = ()) -> None:
         health = self.health.setdefault(watcher.chain, WatcherHealth())
@@ -79,7 +109,7 @@ class Runner:
                 return
             await poll_once(watcher, self.db, health, after=after)
 
-        self.scheduler.add_job(job, "interval", seconds=seconds, id=f"watch:{watcher.chain}",
+        self.scheduler.add_job(self._track(job), "interval", seconds=seconds, id=f"watch:{watcher.chain}",
                                max_instances=1, coalesce=True, next_run_time=_now())
 
     def add_job(self, name: str, fn: Callable[[], Awaitable[object]], seconds: float, *, start_now: bool = True) -> None:
@@ -89,7 +119,7 @@ class Runner:
             except Exception as exc:  # noqa: BLE001
                 log.warning("job failed job=%s error=%s", name, exc)
 
-        self.scheduler.add_job(job, "interval", seconds=seconds, id=name, max_instances=1, coalesce=True,
+        self.scheduler.add_job(self._track(job), "interval", seconds=seconds, id=name, max_instances=1, coalesce=True,
                                next_run_time=_now() if start_now else None)
 
     async def run_forever(self) -> None:
@@ -110,7 +140,5 @@ class Runner:
                 loop.remove_signal_handler(sig)
 
 
-def _now():  # type: ignore[no-untyped-def]
-    from datetime import datetime, timezone
-
+def _now() -> datetime:
     return datetime.now(timezone.utc)

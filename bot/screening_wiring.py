@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING
 
 from bot.settings import Settings
-from ledger.database import Database
-from screening.screener import Screener
 from screening.update import ListsConfig, update_all
+
+if TYPE_CHECKING:
+    from bot.app import App
 
 log = logging.getLogger(__name__)
 
@@ -30,18 +30,14 @@ def lists_config(settings: Settings) -> ListsConfig:
     )
 
 
-async def after_poll_steps(settings: Settings, db: Database) -> list[Callable[[], Awaitable[Any]]]:
-    """Steps to run after every watcher poll: screen the senders of what it stored."""
-    screener = Screener(db)
-    await screener.ensure_lists()
-    return [screener.screen_new]
+async def setup(app: App) -> None:
+    """Plugin: the bundled list in force on first start, senders screened after every poll, lists updated."""
+    await app.screener.ensure_lists()
+    app.add_after_poll(app.screener.screen_new)
 
-
-async def periodic_jobs(settings: Settings, db: Database) -> list[tuple[str, Callable[[], Awaitable[Any]], float]]:
-    """(name, job, seconds) for the runner: the sanctions list update."""
     async def update() -> None:
-        for result in await update_all(db, lists_config(settings)):
+        for result in await update_all(app.db, lists_config(app.settings)):
             if not result.failed:  # failures are logged, and stored for `sanctions status`, by update_all
                 log.info("sanctions list source=%s outcome=%s", result.source, result.outcome)
 
-    return [("sanctions:update", update, settings.screening.update_hours * 3600)]
+    app.add_job("sanctions:update", update, app.settings.screening.update_hours * 3600, role="watchers", singleton=True)

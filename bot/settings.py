@@ -10,23 +10,24 @@ import os
 import tomllib
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from bot.chains import FAMILIES, family_of
+from bot.chains.bitcoin import BitcoinChain
+from bot.chains.ethereum import MAINNET_TOKENS, EvmChain, Token
+from bot.chains.family import StrictModel as _Strict
 from bot.errors import ConfigError
-from watchers.addresses import ChainKind, canonical
 from watchers.errors import InvalidAddress
+
+__all__ = ["BitcoinChain", "EvmChain", "MAINNET_TOKENS", "Token", "Settings", "load_settings"]
 
 ENV_PREFIX = "DONATION_WATCH_"
 DEFAULT_CONFIG = "config/example.toml"
 # Keys that hold secrets: allowed only from the environment.
 SECRET_KEYS = {("discord", "token"): "DONATION_WATCH_DISCORD__TOKEN", ("database", "password"): "DONATION_WATCH_DATABASE__PASSWORD"}
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 class DatabaseSettings(_Strict):
@@ -59,85 +60,8 @@ class DiscordSettings(_Strict):
     summary_channel_id: int | None = None
 
 
-class Token(_Strict):
-    """An ERC-20 token whose transfers count as donations."""
-
-    symbol: str
-    address: str
-    decimals: Annotated[int, Field(ge=0, le=36)]
-
-    @field_validator("address")
-    @classmethod
-    def _evm(cls, value: str) -> str:
-        return canonical(ChainKind.EVM, value)
-
-
-MAINNET_TOKENS = [
-    Token(symbol="USDT", address="0xdAC17F958D2ee523a2206206994597C13D831ec7", decimals=6),
-    Token(symbol="USDC", address="0xA0b86991c6218b36c1d19D4a2e9Eb0cE3606eB48", decimals=6),
-    Token(symbol="DAI", address="0x6B175474E89094C44Da98b954EedeAC495271d0F", decimals=18),
-]
-
-
-class BitcoinChain(_Strict):
-    """A Bitcoin network watched through Esplora HTTP APIs."""
-
-    kind: Literal["bitcoin"]
-    network: Literal["mainnet", "testnet", "regtest"] = "mainnet"
-    esplora_urls: Annotated[list[str], Field(min_length=1)]
-    confirmations: Annotated[int, Field(ge=1)] = 6
-    alert_confirmations: Annotated[int, Field(ge=0)] = 1
-    requests_per_second: Annotated[float, Field(gt=0)] = 2.0
-    poll_seconds: Annotated[float, Field(gt=0)] = 60.0
-    timeout_seconds: Annotated[float, Field(gt=0)] = 20.0
-
-
-class ExplorerSettings(_Strict):
-    """An Etherscan-compatible account API for importing wallet histories (its answers are checked on the RPC node).
-
-    ``kind = "etherscan"``: Etherscan's V2 multichain API (``https://api.etherscan.io/v2/api``), the key
-    from DONATION_WATCH_ETHERSCAN_API_KEY; ``kind = "blockscout"``: a Blockscout instance's
-    ``/api`` (keyless).
-    """
-
-    kind: Literal["etherscan", "blockscout"]
-    url: str
-    # Etherscan's free plan: 3 calls a second; Blockscout's public instances: about 10 (fair use).
-    requests_per_second: Annotated[float, Field(gt=0)] | None = None
-    # Records per page: 1,000 on Etherscan's free plan (5,000 paid).
-    page_size: Annotated[int, Field(ge=1, le=10_000)] = 1_000
-
-    def rate(self) -> float:
-        """The configured rate, or the provider's documented default."""
-        if self.requests_per_second is not None:
-            return self.requests_per_second
-        return 3.0 if self.kind == "etherscan" else 5.0
-
-
-class EvmChain(_Strict):
-    """An EVM chain watched through JSON-RPC nodes."""
-
-    kind: Literal["evm"]
-    chain_id: Annotated[int, Field(ge=1)]
-    rpc_urls: Annotated[list[str], Field(min_length=1)]
-    native_symbol: str = "ETH"
-    # "finalized" uses the node's finalized block tag (falls back to 12 where it has none).
-    confirmations: Literal["finalized"] | Annotated[int, Field(ge=0)] = "finalized"
-    traces: bool = False
-    tokens: list[Token] | None = None
-    # Where wallet histories are imported from; without one, the node's blocks are scanned.
-    explorer: ExplorerSettings | None = None
-    poll_seconds: Annotated[float, Field(gt=0)] = 15.0
-    timeout_seconds: Annotated[float, Field(gt=0)] = 20.0
-
-    def token_allowlist(self) -> list[Token]:
-        """The configured tokens, or the mainnet defaults on chain id 1."""
-        if self.tokens is not None:
-            return self.tokens
-        return list(MAINNET_TOKENS) if self.chain_id == 1 else []
-
-
-Chain = Annotated[BitcoinChain | EvmChain, Field(discriminator="kind")]
+# Each chain family's settings model lives in its module under bot/chains/ (registered there).
+Chain = Annotated[Union[tuple(f.settings for f in FAMILIES.values())], Field(discriminator="kind")]  # type: ignore[misc]
 
 
 class WalletEntry(_Strict):
@@ -164,6 +88,14 @@ class ScreeningSettings(_Strict):
     max_download_mb: Annotated[int, Field(gt=0)] = 400
 
 
+class HttpSettings(_Strict):
+    """The one HTTP server `run` serves (/healthz, /metrics, the public page): loopback by default."""
+
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    port: Annotated[int, Field(ge=0, le=65535)] = 8080  # 0: any free port (logged at start)
+
+
 class Settings(BaseSettings):
     """Everything the bot is told: database, chat, chains, wallets, screening."""
 
@@ -178,6 +110,9 @@ class Settings(BaseSettings):
     screening: ScreeningSettings = ScreeningSettings()
     # Etherscan V2 API key, from DONATION_WATCH_ETHERSCAN_API_KEY only (never from the file).
     etherscan_api_key: SecretStr | None = None
+    http: HttpSettings = HttpSettings()
+    # On SIGTERM/SIGINT, `run` finishes the work in flight and flushes channels within this many seconds.
+    stop_seconds: Annotated[float, Field(gt=0, le=300)] = 10.0
 
     @classmethod
     def settings_customise_sources(
@@ -200,10 +135,7 @@ class Settings(BaseSettings):
                 known = ", ".join(sorted(self.chains)) or "none configured"
                 raise _KeyError(f"wallets[{i}].chain", wallet.chain, f"is not a configured chain (chains: {known})")
             try:
-                if isinstance(chain, BitcoinChain):
-                    wallet.address = canonical(ChainKind.BITCOIN, wallet.address, network=chain.network)
-                else:
-                    wallet.address = canonical(ChainKind.EVM, wallet.address)
+                wallet.address = family_of(chain).address(chain, wallet.address)
             except InvalidAddress as exc:
                 raise _KeyError(f"wallets[{i}].address", wallet.address, f"is not {_article(exc.chain)} address ({exc.reason})") from None
             key = (wallet.chain, wallet.address)
@@ -212,15 +144,10 @@ class Settings(BaseSettings):
             seen[key] = i
         return self
 
-    def chain_kind(self, name: str) -> ChainKind:
-        """The address family of a configured chain."""
-        return ChainKind.BITCOIN if isinstance(self.chains[name], BitcoinChain) else ChainKind.EVM
-
     def canonical_address(self, chain: str, address: str) -> str:
         """Validate an address for a configured chain (InvalidAddress when it is not one)."""
         spec = self.chains[chain]
-        network = spec.network if isinstance(spec, BitcoinChain) else "mainnet"
-        return canonical(self.chain_kind(chain), address, network=network)
+        return family_of(spec).address(spec, address)
 
 
 def _article(chain: str) -> str:
@@ -242,7 +169,7 @@ def _loc(loc: tuple[Any, ...]) -> str:
     for part in loc:
         if isinstance(part, int):
             out += f"[{part}]"
-        elif part in ("bitcoin", "evm") and out.startswith("chains."):
+        elif part in FAMILIES and out.startswith("chains."):
             continue  # the discriminated union's tag, not a key the operator wrote
         else:
             out += ("." if out else "") + str(part)
@@ -268,10 +195,14 @@ def _describe(error: dict[str, Any]) -> tuple[str, str]:
     msg = error["msg"].removeprefix("Value error, ")
     if kind == "union_tag_invalid":
         tag = value.get("kind") if isinstance(value, dict) else value
-        return key + ".kind", f"{tag!r} is not a chain kind (use \"bitcoin\" or \"evm\")".replace("'", '"')
+        return key + ".kind", f'"{tag}" is not a chain kind (use {_kinds()})'
     if kind == "union_tag_not_found":
-        return key + ".kind", 'is required: "bitcoin" or "evm"'
+        return key + ".kind", f"is required: {_kinds()}"
     return key, f"{shown} {msg[0].lower() + msg[1:] if msg else 'is invalid'}"
+
+
+def _kinds() -> str:
+    return " or ".join(f'"{k}"' for k in FAMILIES)
 
 
 def _reject_secrets(path: str, data: dict[str, Any]) -> None:

@@ -16,10 +16,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
-from aiolimiter import AsyncLimiter
 
 from watchers.errors import MalformedResponse, SourceUnavailable
-from watchers.retry import RetryPolicy, call_with_retry, parse_retry_after
+from watchers.retry import RetryPolicy, call_with_retry, parse_retry_after, rate_limiter
 
 log = logging.getLogger(__name__)
 
@@ -61,11 +60,7 @@ class _Source:
 
     def __init__(self, url: str, requests_per_second: float) -> None:
         self.url = url.rstrip("/")
-        # At most one second's worth of requests in a burst; below 1/s, one request per 1/rate seconds.
-        if requests_per_second >= 1:
-            self.limiter = AsyncLimiter(requests_per_second, 1.0)
-        else:
-            self.limiter = AsyncLimiter(1, 1.0 / requests_per_second)
+        self.limiter = rate_limiter(requests_per_second)
         self.cooling_until = 0.0
 
     @property

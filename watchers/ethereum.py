@@ -17,7 +17,10 @@ class EvmWatcher:
     def __init__(self, config: EvmChainConfig, db: Database) -> None:
         self.config = config
         self.chain = config.name
-        self.rpc = RpcClient(config.rpc_urls, timeout_seconds=config.timeout_seconds, retry=config.retry)
+        self.rpc = RpcClient(
+            config.rpc_urls, timeout_seconds=config.timeout_seconds, retry=config.retry,
+            requests_per_second=config.requests_per_second,
+        )
         self.source = EvmSource(config, self.rpc)
         self.scanner = BlockScanner(
             db, self.source, batch_blocks=config.blocks_per_range, max_blocks_per_poll=config.max_blocks_per_poll

@@ -27,7 +27,7 @@ from web3.providers.rpc import AsyncHTTPProvider
 from web3.types import RPCEndpoint
 
 from watchers.errors import MalformedResponse, SourceUnavailable, WatcherError
-from watchers.retry import RetryPolicy, call_with_retry, parse_retry_after
+from watchers.retry import RetryPolicy, call_with_retry, parse_retry_after, rate_limiter
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +45,15 @@ _RANGE_TOO_LARGE = (
     "exceed maximum block range",
     "response size exceeded",
     "log response size",
+)
+# Error texts with which nodes refuse a getLogs filter listing too many addresses or topics in one
+# position (geth and erigon cap it at 1,000 by default), lowercased.
+_FILTER_TOO_LARGE = (
+    "addresses or topics per search position",
+    "exceed max addresses",
+    "exceeds the maximum of",
+    "too many addresses",
+    "too many topics",
 )
 # Error texts that mean "slow down" even when the HTTP status is 200.
 _RATE_LIMITED = ("rate limit", "request count exceeded", "too many requests", "rate-limited", "exceeded its compute units")
@@ -70,6 +79,12 @@ class RpcError(WatcherError):
         return any(marker in text for marker in _RANGE_TOO_LARGE) or (self.code == -32005 and not _rate_limited(text))
 
     @property
+    def filter_too_large(self) -> bool:
+        """The node refuses a getLogs filter for listing too many addresses; fewer per call may pass."""
+        text = self.message.lower()
+        return any(marker in text for marker in _FILTER_TOO_LARGE)
+
+    @property
     def method_missing(self) -> bool:
         """The node does not offer this method at all."""
         text = self.message.lower()
@@ -88,21 +103,6 @@ def _short(url: str) -> str:
     """The URL without its path or query (provider API keys often live there)."""
     scheme, _, rest = url.partition("://")
     return f"{scheme}://{rest.split('/', 1)[0]}" if rest else url
-
-
-class _Ids:
-    """The JSON-RPC ids the client's providers give out, shared so the client knows which ids a request carries."""
-
-    def __init__(self) -> None:
-        self.next = 0
-
-    def __iter__(self) -> _Ids:
-        return self
-
-    def __next__(self) -> int:
-        value = self.next
-        self.next += 1
-        return value
 
 
 class _KeepErrorBody(aiohttp.ClientResponse):
@@ -141,6 +141,7 @@ class RpcClient:
         timeout_seconds: float = 20.0,
         retry: RetryPolicy | None = None,
         max_batch: int = MAX_BATCH,
+        requests_per_second: float | None = None,
     ) -> None:
         if not urls:
             raise ValueError("an RPC client needs at least one URL")
@@ -149,19 +150,18 @@ class RpcClient:
         self.retry = retry or RetryPolicy()
         self.max_batch = max_batch
         self.stats = RpcStats()
-        self._ids = _Ids()
         self._providers = [self._provider(url) for url in self.urls]
+        # One limiter per URL, taken by every HTTP request (a batch is one request, as providers count).
+        self._limiters = [rate_limiter(requests_per_second) if requests_per_second else None for _ in self.urls]
         self._session: aiohttp.ClientSession | None = None
         self._session_loop: asyncio.AbstractEventLoop | None = None
 
     def _provider(self, url: str) -> AsyncHTTPProvider:
-        provider = AsyncHTTPProvider(
+        return AsyncHTTPProvider(
             url,
             request_kwargs={"timeout": self.timeout},
             exception_retry_configuration=None,  # we retry (watchers/retry.py) and fail over ourselves
         )
-        provider.request_counter = self._ids
-        return provider
 
     async def close(self) -> None:
         """Close the HTTP session and forget it in every provider."""
@@ -218,28 +218,33 @@ class RpcClient:
         return results
 
     @staticmethod
-    def _parse(source: str, answer: Any, calls: Sequence[Call], first: int) -> list[Any] | None:
-        """Match replies to calls by id; None when the whole batch was refused.
+    def _parse(source: str, answer: Any, calls: Sequence[Call]) -> list[Any] | None:
+        """Match replies to calls; None when the whole batch was refused.
 
-        A rate-limit error inside the JSON is raised as HTTP 429.
+        Only web3's public behaviour is relied on: ``make_batch_request`` numbers a batch's calls
+        with increasing ids in the order given and returns the replies sorted by id. So the
+        replies, once checked to be one per call with distinct increasing ids, are in call order;
+        a node that drops, repeats or invents a reply is a MalformedResponse, never a silent
+        mismatch. A rate-limit error inside the JSON is raised as HTTP 429.
         """
         replies = answer if isinstance(answer, list) else [answer]
-        by_id: dict[Any, dict[str, Any]] = {}
         for reply in replies:
             if not isinstance(reply, dict):
                 raise MalformedResponse(source, f"a JSON-RPC reply is {type(reply).__name__}, not an object")
-            by_id[reply.get("id")] = reply
         if len(replies) == 1 and len(calls) > 1 and "error" in replies[0] and replies[0].get("id") is None:
             # One error for the whole batch: it was refused (too large, or batches not allowed).
             err = replies[0]["error"] or {}
             if _rate_limited(str(err.get("message", ""))):
                 raise SourceUnavailable(source, 429, str(err.get("message", "")))
             return None
+        if len(replies) != len(calls):
+            raise MalformedResponse(source, f"{len(replies)} replies to a batch of {len(calls)} calls")
+        if len(calls) > 1:
+            ids = [reply.get("id") for reply in replies]
+            if not all(isinstance(i, int) for i in ids) or any(a >= b for a, b in zip(ids, ids[1:])):
+                raise MalformedResponse(source, f"batch replies without distinct increasing ids ({ids[:5]}...)")
         results: list[Any] = []
-        for i, (method, _) in enumerate(calls):
-            reply = by_id.get(first + i)
-            if reply is None:
-                raise MalformedResponse(source, f"no reply to {method} (id {first + i}) in the batch")
+        for (method, _), reply in zip(calls, replies):
             if reply.get("error") is not None:
                 err = reply["error"] if isinstance(reply["error"], dict) else {"message": str(reply["error"])}
                 if _rate_limited(str(err.get("message", ""))):
@@ -256,9 +261,12 @@ class RpcClient:
         """Send to each URL in order until one gives a readable answer; the last failure is raised."""
         await self._ready()
         last: WatcherError | None = None
-        for url, provider in zip(self.urls, self._providers):
+        for url, provider, limiter in zip(self.urls, self._providers, self._limiters):
             try:
-                return await self._send(_short(url), provider, calls)
+                if limiter is None:
+                    return await self._send(_short(url), provider, calls)
+                async with limiter:
+                    return await self._send(_short(url), provider, calls)
             except (SourceUnavailable, MalformedResponse) as exc:
                 if len(self.urls) > 1:
                     log.warning("rpc %s failed (%s); trying the next URL", _short(url), exc)
@@ -269,8 +277,6 @@ class RpcClient:
     async def _send(self, source: str, provider: AsyncHTTPProvider, calls: Sequence[Call]) -> list[Any] | None:
         """One HTTP request through the provider: one call as an object, several as a batch."""
         self.stats.http_requests += 1
-        # The provider numbers the calls from our shared counter as it encodes them, before its first await.
-        first = self._ids.next
         requests = [(RPCEndpoint(method), list(params)) for method, params in calls]
         try:
             if len(requests) == 1:
@@ -296,7 +302,7 @@ class RpcClient:
         except (AttributeError, TypeError) as exc:
             # web3 sorts a batch answer by id and trips over items that are not objects or ids of mixed types.
             raise MalformedResponse(source, f"a batch answer web3 cannot sort by id ({type(exc).__name__}: {exc})") from None
-        return self._parse(source, answer, calls, first)
+        return self._parse(source, answer, calls)
 
 
 def _rate_limited(message: str) -> bool:

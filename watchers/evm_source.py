@@ -41,6 +41,10 @@ class EvmChainConfig:
     blocks_per_range: int = 50
     max_blocks_per_poll: int = 2_000
     retry: RetryPolicy = RetryPolicy()
+    # Watched addresses per eth_getLogs filter (geth and erigon refuse more than 1,000 by default).
+    max_log_addresses: int = 1_000
+    # HTTP requests per second to each RPC URL; None: no limit.
+    requests_per_second: float | None = None
 
 
 @dataclass(frozen=True)
@@ -78,6 +82,8 @@ class EvmSource:
         self._prefetched: _Prefetched | None = None
         # The widest getLogs range the node accepted after refusing a wider one.
         self.log_span: int | None = None
+        # Addresses per getLogs filter; halved when the node refuses a filter as too large.
+        self.log_addresses = max(1, config.max_log_addresses)
 
     @property
     def requests(self) -> int:
@@ -103,8 +109,8 @@ class EvmSource:
         if prefetch:
             assert cursor_height is not None and watched is not None
             calls.append(("eth_getBlockByNumber", [hex(cursor_height + 1), True]))
-            if self.tokens:
-                calls.append(("eth_getLogs", [self._log_filter(cursor_height + 1, cursor_height + 1, watched)]))
+            log_filters = self._log_filters(cursor_height + 1, cursor_height + 1, watched) if self.tokens else []
+            calls.extend(("eth_getLogs", [f]) for f in log_filters)
         self._prefetched = None
         results = iter(await self.rpc.batch_results(calls))
         tip = _quantity(next(results), "eth_blockNumber", self.chain)
@@ -136,8 +142,9 @@ class EvmSource:
         if prefetch:
             assert cursor_height is not None and watched is not None
             block = next(results)
-            logs = next(results) if self.tokens else []
-            if isinstance(block, dict) and isinstance(logs, list):
+            answers = [next(results) for _ in log_filters]
+            if isinstance(block, dict) and all(isinstance(a, list) for a in answers):
+                logs = [entry for answer in answers for entry in answer]
                 self._prefetched = _Prefetched(cursor_height + 1, block, logs, watched)
         return Head(tip=tip, confirmed=confirmed, at_cursor=at_cursor)
 
@@ -153,10 +160,11 @@ class EvmSource:
             return [pre.block], pre.logs
         calls: list[tuple[str, list[Any]]] = [("eth_getBlockByNumber", [hex(h), True]) for h in range(start, end + 1)]
         with_logs = bool(self.tokens and watched)
-        one_logs_call = with_logs and self.log_span is None and len(calls) < self.rpc.max_batch
+        log_filters = self._log_filters(start, end, watched) if with_logs else []
+        one_logs_call = with_logs and self.log_span is None and len(calls) + len(log_filters) <= self.rpc.max_batch
         if one_logs_call:
-            # The usual case: the range's getLogs rides in the same HTTP request as its blocks.
-            calls.append(("eth_getLogs", [self._log_filter(start, end, watched)]))
+            # The usual case: the range's getLogs ride in the same HTTP request as its blocks.
+            calls.extend(("eth_getLogs", [f]) for f in log_filters)
         results = await self.rpc.batch_results(calls)
         for item in results[: end - start + 1]:
             if isinstance(item, RpcError):
@@ -166,13 +174,15 @@ class EvmSource:
             return blocks, []
         if not one_logs_call:
             return blocks, await self.logs(start, end, watched)
-        logs = results[-1]
-        if isinstance(logs, RpcError):
-            if not logs.range_too_large:
-                raise logs
-            return blocks, await self.logs(start, end, watched)
-        if not isinstance(logs, list):
-            raise MalformedResponse(self.chain, f"eth_getLogs returned {type(logs).__name__}, not a list")
+        logs: list[Any] = []
+        for answer in results[end - start + 1 :]:
+            if isinstance(answer, RpcError):
+                if not (answer.range_too_large or answer.filter_too_large):
+                    raise answer
+                return blocks, await self.logs(start, end, watched)
+            if not isinstance(answer, list):
+                raise MalformedResponse(self.chain, f"eth_getLogs returned {type(answer).__name__}, not a list")
+            logs.extend(answer)
         return blocks, logs
 
     async def scan(self, start: int, end: int, watched: Mapping[str, int]) -> Scanned:
@@ -235,24 +245,46 @@ class EvmSource:
             out.extend(await self._logs(lo, min(end, lo + span - 1), watched))
         return out
 
-    def _log_filter(self, start: int, end: int, watched: Mapping[str, int]) -> dict[str, Any]:
+    def _log_filter(self, start: int, end: int, addresses: Sequence[str]) -> dict[str, Any]:
         return {
             "fromBlock": hex(start),
             "toBlock": hex(end),
             "address": sorted(self.tokens),
-            "topics": [mapping.TRANSFER_TOPIC, None, [mapping.topic_for(a) for a in sorted(watched)]],
+            "topics": [mapping.TRANSFER_TOPIC, None, [mapping.topic_for(a) for a in addresses]],
         }
 
+    def _address_groups(self, watched: Mapping[str, int]) -> list[list[str]]:
+        """The watched addresses in groups of at most ``log_addresses``, one getLogs filter each."""
+        ordered = sorted(watched)
+        size = self.log_addresses
+        return [ordered[i : i + size] for i in range(0, len(ordered), size)]
+
+    def _log_filters(self, start: int, end: int, watched: Mapping[str, int]) -> list[dict[str, Any]]:
+        return [self._log_filter(start, end, group) for group in self._address_groups(watched)]
+
     async def _logs(self, start: int, end: int, watched: Mapping[str, int]) -> list[Any]:
+        out: list[Any] = []
+        for group in self._address_groups(watched):
+            out.extend(await self._logs_of(start, end, group))
+        return out
+
+    async def _logs_of(self, start: int, end: int, addresses: list[str]) -> list[Any]:
+        """One filter's logs; a refused filter is split by addresses, a refused range by blocks."""
         try:
-            result = await self.rpc.call("eth_getLogs", [self._log_filter(start, end, watched)])
+            result = await self.rpc.call("eth_getLogs", [self._log_filter(start, end, addresses)])
         except RpcError as exc:
+            if exc.filter_too_large and len(addresses) > 1:
+                half = len(addresses) // 2
+                self.log_addresses = min(self.log_addresses, half)
+                log.info("chain=%s: getLogs with %d addresses refused (%s); at most %d per call from now on",
+                         self.chain, len(addresses), exc.message[:80], self.log_addresses)
+                return await self._logs_of(start, end, addresses[:half]) + await self._logs_of(start, end, addresses[half:])
             if not exc.range_too_large or start == end:
                 raise
             mid = (start + end) // 2
             self.log_span = mid - start + 1
             log.info("chain=%s: getLogs %d..%d refused (%s); splitting", self.chain, start, end, exc.message[:80])
-            return await self._logs(start, mid, watched) + await self._logs(mid + 1, end, watched)
+            return await self._logs_of(start, mid, addresses) + await self._logs_of(mid + 1, end, addresses)
         if not isinstance(result, list):
             raise MalformedResponse(self.chain, f"eth_getLogs returned {type(result).__name__}, not a list")
         return result

@@ -1,4 +1,4 @@
-"""One retry policy for every chain source: exponential backoff with full jitter."""
+"""Retries with exponential backoff and full jitter, Retry-After, and per-source rate limits."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
+from aiolimiter import AsyncLimiter
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 
 from watchers.errors import SourceUnavailable
@@ -69,3 +70,10 @@ async def call_with_retry(policy: RetryPolicy, fn: Callable[[], Awaitable[T]], *
         with attempt:
             return await fn()
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def rate_limiter(requests_per_second: float) -> AsyncLimiter:
+    """A limiter of ``requests_per_second``: at most one second's worth in a burst; below 1/s, one per 1/rate s."""
+    if requests_per_second >= 1:
+        return AsyncLimiter(requests_per_second, 1.0)
+    return AsyncLimiter(1, 1.0 / requests_per_second)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 from tqdm import tqdm
 
-from bot.app import open_database
+from bot.app import App
 from bot.cli import AppContext, pass_app, run_async
 from bot.settings import EvmChain
 from watchers.block_scan import BackfillProgress
@@ -31,10 +31,8 @@ def backfill(app: AppContext, chain: str, from_block: int, to_block: int | None)
 
     async def _go() -> tuple[int, int]:
         nonlocal found
-        from bot.chains import ethereum
-
-        db = await open_database(app.settings)
-        watcher = ethereum.build(chain, spec, db)
+        running = await App.open(app.settings)
+        watcher = running.watchers[chain]
         bars: list[tqdm] = []  # made on the first progress, once the range is known
 
         def _progress(p: BackfillProgress) -> None:
@@ -52,8 +50,7 @@ def backfill(app: AppContext, chain: str, from_block: int, to_block: int | None)
         finally:
             for bar in bars:
                 bar.close()
-            await watcher.close()
-            await db.close()
+            await running.close()
 
     start, end = run_async(_go)
     click.echo(f"backfill {chain}: blocks {start}..{end} stored, {found} transfers found")

@@ -5,7 +5,9 @@ from __future__ import annotations
 import click
 
 from bot.cli import AppContext, pass_app, run_async
-from bot.settings import BitcoinChain, load_settings
+from bot.chains import family_of
+from bot.chains.bitcoin import BitcoinChain
+from bot.settings import Settings, load_settings
 from ledger.database import Database, redact
 
 
@@ -18,19 +20,57 @@ def check_config(app: AppContext, file: str | None) -> None:
     settings = load_settings(path)
     click.echo(f"{path}: OK")
     for name, chain in settings.chains.items():
-        source = chain.esplora_urls if isinstance(chain, BitcoinChain) else chain.rpc_urls
+        source = family_of(chain).sources(chain)
         click.echo(f"  chain {name} ({chain.kind}): {len(source)} source(s)")
     for wallet in settings.wallets:
         click.echo(f"  wallet {wallet.chain} {wallet.address} {wallet.label}".rstrip())
-    run_async(_ping, settings.database.effective_url())
+    stored = run_async(_ping, settings.database.effective_url())
     click.echo(f"  database: {redact(settings.database.url)} (reachable)")
     click.echo(f"  discord: {'token set' if settings.discord.token else 'no token, console output'}")
+    for line in poll_budget_warnings(settings, stored):
+        click.echo(f"  warning: {line}")
 
 
-async def _ping(url: str) -> None:
+def poll_budget_warnings(settings: Settings, stored: dict[str, set[str]]) -> list[str]:
+    """A line for each Bitcoin chain whose poll cannot finish within its interval at its rate limit.
+
+    Esplora is polled once per address, so a poll takes at least addresses / requests_per_second.
+    ``stored`` holds the active wallets already in the ledger, by chain (added with `wallets add`).
+    """
+    out = []
+    for name, chain in settings.chains.items():
+        if not isinstance(chain, BitcoinChain):
+            continue
+        addresses = stored.get(name, set()) | {w.address for w in settings.wallets if w.chain == name}
+        needed = len(addresses) / chain.requests_per_second
+        if needed > chain.poll_seconds:
+            out.append(
+                f"chains.{name}: {len(addresses)} addresses at requests_per_second = {chain.requests_per_second:g} "
+                f"take {needed:,.0f} s to poll, longer than poll_seconds = {chain.poll_seconds:g}; raise "
+                f"requests_per_second to {len(addresses) / chain.poll_seconds:,.1f} (your own Esplora server allows it) "
+                f"or poll_seconds to {needed:,.0f}"
+            )
+    return out
+
+
+async def _ping(url: str) -> dict[str, set[str]]:
+    """Reach the database; returns the active wallets it already holds, by chain (none if not set up yet)."""
+    from sqlalchemy.exc import DBAPIError
+
+    from ledger.wallets import list_wallets
+
     db = Database(url)
     try:
         await db.ping()
+        try:
+            async with db.session() as session:
+                wallets = await list_wallets(session)
+        except DBAPIError:
+            return {}  # a database the bot has not set up yet
+        out: dict[str, set[str]] = {}
+        for wallet in wallets:
+            out.setdefault(wallet.chain, set()).add(wallet.address)
+        return out
     finally:
         await db.close()
 

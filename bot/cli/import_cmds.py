@@ -7,10 +7,9 @@ from datetime import datetime
 import click
 from tqdm import tqdm
 
-from bot.app import open_database
+from bot.app import App
 from bot.cli import AppContext, pass_app, run_async
-from bot.history_wiring import build_importer, day_start
-from bot.settings import BitcoinChain
+from bot.history_wiring import build_importer, day_start, history_unit
 from ledger import wallets as ledger_wallets
 from ledger.history_import import plan_import
 from watchers.evm_history import ImportOutcome, ImportProgress
@@ -24,8 +23,6 @@ from watchers.evm_history import ImportOutcome, ImportProgress
 @pass_app
 def import_(app: AppContext, chain: str, address: str, since: datetime | None, label: str) -> None:
     """Import the history of ADDRESS on CHAIN (watching it from now on), recorded as history: not announced, screened."""
-    from bot import screening_wiring
-    from bot.chains import build_watchers
     from watchers.errors import InvalidAddress
 
     settings = app.settings
@@ -48,30 +45,25 @@ def import_(app: AppContext, chain: str, address: str, since: datetime | None, l
         bar.update(p.done - bar.n)
 
     async def _go() -> tuple[ImportOutcome, int]:
-        db = await open_database(settings)
-        watchers = [w for w in build_watchers(settings, db) if w.chain == chain]
-        importer = build_importer(settings, db, watchers)
-        try:
-            async with db.session() as s:
-                wallet, _ = await ledger_wallets.upsert_wallet(s, chain, canonical, label=label)
-                await plan_import(
-                    s, wallet, since_height=None if since else wallet.start_height,
-                    since_time=day_start(since.date()) if since else None, force=True,
-                    unit="transactions" if isinstance(spec, BitcoinChain) else "blocks",
-                )
-                wallet_id = wallet.id
-            assert wallet_id is not None
-            outcome = await importer.run_one(chain, wallet_id, progress=_progress)
-            for step in await screening_wiring.after_poll_steps(settings, db):
-                await step()  # the imported senders are screened like any others
-            return outcome, wallet_id
-        finally:
-            for bar in bars:
-                bar.close()
-            await importer.close()
-            for watcher in watchers:
-                await watcher.close()
-            await db.close()
+        async with await App.open(settings) as app:
+            importer = build_importer(settings, app.db, {chain: app.watchers[chain]})
+            try:
+                async with app.db.session() as s:
+                    wallet, _ = await ledger_wallets.upsert_wallet(s, chain, canonical, label=label)
+                    await plan_import(
+                        s, wallet, since_height=None if since else wallet.start_height,
+                        since_time=day_start(since.date()) if since else None, force=True, unit=history_unit(settings, chain),
+                    )
+                    wallet_id = wallet.id
+                assert wallet_id is not None
+                outcome = await importer.run_one(chain, wallet_id, progress=_progress)
+                await app.screener.ensure_lists()
+                await app.screener.screen_new()  # the imported senders are screened like any others
+                return outcome, wallet_id
+            finally:
+                for bar in bars:
+                    bar.close()
+                await importer.close()
 
     outcome, _ = run_async(_go)
     rejected = f", {outcome.rejected} explorer leads rejected by the node" if outcome.rejected else ""

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from bot.app import open_database
+from bot.app import App
 from bot.cli import AppContext, pass_app, run_async
 from ledger.types import utcnow
 from screening.errors import InvalidScreeningAddress
@@ -37,13 +37,10 @@ def update(app: AppContext, file: Path | None) -> None:
     settings = app.settings
 
     async def _go() -> list[UpdateResult]:
-        db = await open_database(settings)
-        try:
+        async with await App.open(settings) as running:
             # First start: the bundled snapshot goes in force, so a failed download still leaves a list.
-            await Screener(db).ensure_lists()
-            return await update_all(db, lists_config(settings), ofac_file=file)
-        finally:
-            await db.close()
+            await running.screener.ensure_lists()
+            return await update_all(running.db, lists_config(settings), ofac_file=file)
 
     results = run_async(_go)
     for r in results:
@@ -86,13 +83,10 @@ def status(app: AppContext) -> None:
     """Show each list source: the version in force, its date, size and age, and the last failure."""
 
     async def _go() -> list[SourceStatus]:
-        db = await open_database(app.settings)
-        try:
-            await Screener(db).ensure_lists()
-            async with db.session() as s:
+        async with await App.open(app.settings) as running:
+            await running.screener.ensure_lists()
+            async with running.db.session() as s:
                 return await list_status(s)
-        finally:
-            await db.close()
 
     for st in run_async(_go):
         for line in _status_line(st):
@@ -124,14 +118,11 @@ def check(app: AppContext, address: str) -> None:
         sys.exit(2)
 
     async def _go() -> tuple[tuple[Match, ...], list[ListVersionInfo]]:
-        db = await open_database(app.settings)
-        try:
-            screener = Screener(db)
+        async with await App.open(app.settings) as running:
+            screener = running.screener
             await screener.ensure_lists()
             matches = await screener.check(address)
             return matches, list(screener.index.lists.values())
-        finally:
-            await db.close()
 
     matches, lists = run_async(_go)
     if matches:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from bot.app import open_database
+from bot.app import App
 from bot.cli import AppContext, pass_app, run_async
 from bot.format import amount
 from ledger import queries
@@ -16,12 +16,9 @@ def totals(app: AppContext) -> None:
     """Print confirmed and pending totals per wallet and asset."""
 
     async def _go():  # type: ignore[no-untyped-def]
-        db = await open_database(app.settings)
-        try:
-            async with db.session() as s:
+        async with await App.open(app.settings) as running:
+            async with running.db.session() as s:
                 return await queries.totals(s), await queries.unique_senders(s)
-        finally:
-            await db.close()
 
     rows, senders = run_async(_go)
     if not rows:

@@ -6,7 +6,7 @@ from datetime import datetime
 
 import click
 
-from bot.app import open_database
+from bot.app import App
 from bot.cli import AppContext, pass_app, run_async
 from bot.errors import ConfigError
 from bot.history_wiring import plan_for_new_wallet
@@ -44,15 +44,12 @@ def add(app: AppContext, chain: str, address: str, label: str, start_height: int
         raise click.BadParameter(str(exc), param_hint="ADDRESS") from None
 
     async def _go() -> bool:
-        db = await open_database(app.settings)
-        try:
-            async with db.session() as s:
+        async with await App.open(app.settings) as running:
+            async with running.db.session() as s:
                 wallet, new = await ledger_wallets.upsert_wallet(s, chain, canonical, label=label, start_height=start_height)
                 if new:
                     await plan_for_new_wallet(s, app.settings, wallet, since=since.date() if since else None)
                 return new
-        finally:
-            await db.close()
 
     new = run_async(_go)
     click.echo(f"{'added' if new else 'already watched'}: {chain} {canonical}")
@@ -65,14 +62,11 @@ def list_(app: AppContext, show_all: bool) -> None:
     """List the watched wallets."""
 
     async def _go():  # type: ignore[no-untyped-def]
-        db = await open_database(app.settings)
-        try:
-            async with db.session() as s:
+        async with await App.open(app.settings) as running:
+            async with running.db.session() as s:
                 wallets = await ledger_wallets.list_wallets(s, active_only=not show_all)
                 imports = await imports_of(s, [w.id for w in wallets if w.id is not None])
                 return wallets, {wid: status_of(imp) for wid, imp in imports.items()}
-        finally:
-            await db.close()
 
     wallets, imports = run_async(_go)
     for w in wallets:
@@ -98,12 +92,9 @@ def remove(app: AppContext, chain: str, address: str) -> None:
         raise ConfigError(app.config_path, "wallets", f"{canonical} is listed in the file; remove it there too, or it returns on the next start")
 
     async def _go() -> None:
-        db = await open_database(app.settings)
-        try:
-            async with db.session() as s:
+        async with await App.open(app.settings) as running:
+            async with running.db.session() as s:
                 await ledger_wallets.retire_wallet(s, chain, canonical)
-        finally:
-            await db.close()
 
     run_async(_go)
     click.echo(f"retired: {chain} {canonical}")

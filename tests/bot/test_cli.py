@@ -55,6 +55,24 @@ class TestCheckConfig:
         assert "OK" in out and "wallet ethereum 0x165CD37b4C644C2921454429E7F9358d18A45e14 Ukraine" in out
         assert "(reachable)" in out and "no token, console output" in out
 
+    def test_a_bitcoin_poll_longer_than_its_interval_is_warned_about(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        """One address at 0.01 requests/s takes 100 s, longer than a 60 s poll: check-config says so and what to change."""
+        path = config(tmp_path, extra='[[wallets]]\nchain = "bitcoin"\naddress = "357a3So9CbsNfBBgFYACGvxxS6tMaDoa1P"\n')
+        path.write_text(path.read_text().replace('esplora_urls = ["http://127.0.0.1:9/api"]',
+                                                 'esplora_urls = ["http://127.0.0.1:9/api"]\nrequests_per_second = 0.01'))
+        code, out, _ = run(capsys, "check-config", str(path))
+        assert code == 0
+        warning = [line for line in out.splitlines() if "warning:" in line]
+        assert len(warning) == 1
+        assert "chains.bitcoin: 1 addresses" in warning[0] and "take 100 s" in warning[0]
+        assert "poll_seconds = 60" in warning[0] and "raise requests_per_second" in warning[0]
+
+    def test_a_poll_within_its_interval_gets_no_warning(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        """At the default 2 requests/s one Bitcoin address is far within the interval: no warning."""
+        path = config(tmp_path, extra='[[wallets]]\nchain = "bitcoin"\naddress = "357a3So9CbsNfBBgFYACGvxxS6tMaDoa1P"\n')
+        code, out, _ = run(capsys, "check-config", str(path))
+        assert code == 0 and "warning:" not in out
+
     def test_bad_address_is_one_line_and_exit_2(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
         """A bad address exits 2 with one line naming file, key and value."""
         path = config(tmp_path, extra='[[wallets]]\nchain = "ethereum"\naddress = "0x12"\n')

@@ -27,6 +27,8 @@ chain = "bitcoin"
 address = "357a3So9CbsNfBBgFYACGvxxS6tMaDoa1P"
 [screening]
 ofac_url = "http://127.0.0.1:9/unreachable"
+[http]
+port = 0
 """)
         proc = await start_bot(config, "run")
         assert proc.stdout is not None

@@ -33,12 +33,21 @@ class RpcProxy:
         # Added to every request, to make a run slow enough to interrupt.
         self.delay_seconds = 0.0
         self.logs_max_blocks: int | None = None
+        # Refuse getLogs filters listing more addresses (topic 2) than this, with geth's error.
+        self.logs_max_addresses: int | None = None
+        self.log_address_counts: list[int] = []
         self.missing_methods: set[str] = set()
         # Refuse batches of more calls than this as a whole, as many public providers do.
         self.max_batch: int | None = None
         # Answer the "finalized" block tag with an error, like pre-merge chains and some L2 nodes.
         self.no_finalized = False
         self.calls: list[str] = []
+        # Every JSON body received, as sent by the client (to check ids and batching).
+        self.payloads: list[Any] = []
+        # Answer batches with their replies in reverse order (JSON-RPC allows any order).
+        self.reverse_batches = False
+        # Leave the last reply out of the next batch answer, as a broken node might.
+        self.drop_reply = False
         self.http_requests = 0
         self.refused_log_ranges: list[tuple[int, int]] = []
         self._runner: web.AppRunner | None = None
@@ -79,6 +88,13 @@ class RpcProxy:
             return {"jsonrpc": "2.0", "id": call.get("id"), "error": {"code": -32601, "message": f"Method not found: {method}"}}
         if method == "eth_getBlockByNumber" and self.no_finalized and call["params"][0] in ("finalized", "safe"):
             return {"jsonrpc": "2.0", "id": call.get("id"), "error": {"code": -32000, "message": "finalized block not found"}}
+        if method == "eth_getLogs":
+            topics = call["params"][0].get("topics") or []
+            count = len(topics[2]) if len(topics) > 2 and isinstance(topics[2], list) else 1
+            self.log_address_counts.append(count)
+            if self.logs_max_addresses is not None and count > self.logs_max_addresses:
+                msg = "exceed max addresses or topics per search position"  # geth's words (eth/filters)
+                return {"jsonrpc": "2.0", "id": call.get("id"), "error": {"code": -32602, "message": msg}}
         if method == "eth_getLogs" and self.logs_max_blocks is not None:
             flt = call["params"][0]
             lo, hi = int(flt["fromBlock"], 16), int(flt["toBlock"], 16)
@@ -93,6 +109,7 @@ class RpcProxy:
         if self.delay_seconds:
             await asyncio.sleep(self.delay_seconds)
         payload = await request.json()
+        self.payloads.append(payload)
         calls = payload if isinstance(payload, list) else [payload]
         self.calls.extend(str(c.get("method")) for c in calls)
         fault = self.faults.popleft() if self.faults else self.always
@@ -123,6 +140,11 @@ class RpcProxy:
             for item in got if isinstance(got, list) else [got]:
                 answers[item.get("id")] = item
         ordered = [answers[c.get("id")] for c in calls]
+        if isinstance(payload, list) and self.reverse_batches:
+            ordered.reverse()
+        if isinstance(payload, list) and self.drop_reply and len(ordered) > 1:
+            self.drop_reply = False
+            ordered.pop()
         body = json.dumps(ordered if isinstance(payload, list) else ordered[0])
         if fault == "truncated":
             body = body[: max(1, len(body) // 2)]

@@ -1,0 +1,84 @@
+"""Plugin: `GET /healthz` — 200 when every watcher this instance runs polled well within its allowed
+lag and no sanctions list is stale; else 503 with the reasons as JSON."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from aiohttp import web
+
+    from bot.app import App
+
+log = logging.getLogger(__name__)
+
+
+def allowed_lag(spec: Any) -> float:
+    """Seconds a chain may go without a good poll: its `max_lag_seconds`, or 3 polls + 2 minutes."""
+    return spec.max_lag_seconds if spec.max_lag_seconds is not None else 3 * spec.poll_seconds + 120
+
+
+def list_stale_after(app: App) -> timedelta:
+    """A list whose last successful check is older than two update periods plus an hour is stale."""
+    return timedelta(hours=2 * app.settings.screening.update_hours + 1)
+
+
+async def problems(app: App, now: datetime | None = None) -> tuple[list[str], dict[str, Any]]:
+    """What is wrong (sentences) and the figures behind it, as /healthz reports them."""
+    from screening.status import list_status
+
+    now = now or datetime.now(timezone.utc)
+    reasons: list[str] = []
+    chains: dict[str, Any] = {}
+    if app.runs("watchers"):
+        for name, spec in app.settings.chains.items():
+            health = app.runner.health.get(name)
+            last_ok = health.last_ok_at if health else None
+            since = last_ok or app.started_at
+            lag = (now - since).total_seconds()
+            chains[name] = {"last_ok_at": last_ok.isoformat() if last_ok else None, "height": health.height if health else None,
+                            "seconds_since_ok": round(lag, 1), "allowed_seconds": allowed_lag(spec)}
+            if lag > allowed_lag(spec):
+                error = f" (last error: {health.last_error})" if health and health.last_error else ""
+                reasons.append(f"the {name} watcher has not polled successfully for {lag:.0f} s "
+                               f"(allowed {allowed_lag(spec):.0f} s){error}")
+    lists: dict[str, Any] = {}
+    async with app.db.session() as s:
+        statuses = await list_status(s)
+    limit = list_stale_after(app)
+    for st in statuses:
+        checked = st.checked_at or (st.in_force.loaded_at if st.in_force else None)
+        lists[st.source] = {"checked_at": checked.isoformat() if checked else None, "in_force": st.in_force is not None}
+        if st.in_force is None:
+            reasons.append(f"no version of the {st.source} list is in force")
+        elif checked is not None and now - checked > limit:
+            hours = (now - checked).total_seconds() / 3600
+            reasons.append(f"the {st.source} list was last checked {hours:.0f} h ago (stale after {limit.total_seconds() / 3600:.0f} h)")
+    return reasons, {"chains": chains, "lists": lists}
+
+
+async def healthz(request: web.Request) -> web.Response:
+    """200 {"ok": true, ...} or 503 {"ok": false, "reasons": [...], ...}."""
+    from aiohttp import web
+
+    from bot.http import app_of
+
+    app = app_of(request)
+    try:
+        reasons, figures = await problems(app)
+    except Exception as exc:  # noqa: BLE001 - an unreachable database is itself the answer
+        reasons, figures = [f"the database cannot be read: {type(exc).__name__}: {exc}"], {}
+    body = {"ok": not reasons, "role": app.role, "reasons": reasons, **figures}
+    return web.json_response(body, status=200 if not reasons else 503)
+
+
+def add_routes(web_app: web.Application, app: App) -> None:
+    """The health route set."""
+    web_app.router.add_get("/healthz", healthz)
+
+
+def setup(app: App) -> None:
+    """Plugin: register the health routes."""
+    app.add_routes(add_routes)

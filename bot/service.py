@@ -1,0 +1,93 @@
+"""`donation-watch run`: the App's watchers, jobs and channels on a schedule, its HTTP server, and
+a bounded, clean stop on SIGTERM/SIGINT (no new work, the job in flight finished, channels flushed)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from aiohttp import web
+
+    from bot.app import App
+
+log = logging.getLogger(__name__)
+
+
+def schedule(app: App) -> None:
+    """Put this instance's share of the work on the App's scheduler: polls, then registered jobs."""
+    runner = app.runner
+    if app.runs("watchers"):
+        for name, watcher in app.watchers.items():
+            runner.add_watcher(watcher, app.settings.chains[name].poll_seconds, after=app.after_poll)
+    for job in app.jobs:
+        if app.runs(job.role):
+            runner.add_job(job.name, job.fn, job.seconds, start_now=job.start_now)
+
+
+async def start_http(app: App) -> web.AppRunner | None:
+    """Serve `app.http` on the configured address (`http.port = 0` picks a free port; logged)."""
+    from aiohttp import web
+
+    from bot.errors import ConfigError
+
+    cfg = app.settings.http
+    if not cfg.enabled:
+        return None
+    runner = web.AppRunner(app.http, access_log=None, handle_signals=False)
+    await runner.setup()
+    site = web.TCPSite(runner, cfg.host, cfg.port)
+    try:
+        await site.start()
+    except OSError as exc:
+        await runner.cleanup()
+        raise ConfigError("settings", "http.port", f"cannot listen on {cfg.host}:{cfg.port} ({exc.strerror}); "
+                          "choose a free port or set http.enabled = false") from None
+    for address in runner.addresses:
+        host, port = address[0], address[1]
+        log.info("http listening on http://%s:%s (/healthz, /metrics)", host, port)
+        app.http_port = port
+    return runner
+
+
+async def serve(app: App) -> None:
+    """Run until SIGTERM/SIGINT, then stop within `stop_seconds`: drain jobs, flush channels, close."""
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    http = None
+    try:
+        await app.setup()
+        schedule(app)
+        http = await start_http(app)
+        app.runner.scheduler.start()
+        await stop.wait()
+        await shutdown(app)
+    finally:
+        if http is not None:
+            await http.cleanup()
+        if app.runner.scheduler.running:
+            app.runner.scheduler.shutdown(wait=False)
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+
+
+async def shutdown(app: App) -> None:
+    """Take no new work, let jobs in flight finish, flush every channel once more — all within `stop_seconds`."""
+    budget = app.settings.stop_seconds
+    deadline = asyncio.get_running_loop().time() + budget
+    log.info("stopping: no new work; jobs in flight get up to %.0f s", budget)
+    if not await app.runner.drain(budget * 0.6):
+        log.warning("stopping: a job did not finish in time and is cancelled (its transaction rolls back)")
+    for channel in app.channels.values():
+        left = deadline - asyncio.get_running_loop().time()
+        if left <= 0:
+            log.warning("stopping: no time left to flush channel %s", channel.name)
+            continue
+        try:
+            await asyncio.wait_for(channel.flush(), timeout=left)
+        except Exception as exc:  # noqa: BLE001 - one channel's failure must not stop the others' flush
+            log.warning("stopping: flushing channel %s failed: %s", channel.name, exc)

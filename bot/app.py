@@ -27,6 +27,7 @@ from bot.settings import Settings
 if TYPE_CHECKING:
     from aiohttp import web
 
+    from bot.metrics import Metrics
     from bot.runner import Runner
     from ledger.database import Database
     from screening.screener import Screener
@@ -40,8 +41,10 @@ ROLES: tuple[str, ...] = ("watchers", "bot", "all")
 # The registration of plugins (module paths, imported by `App.setup`); each has `setup(app)`.
 PLUGINS: tuple[str, ...] = (
     "bot.screening_wiring",  # screening after each poll, the sanctions list update
+    "bot.valuation_wiring",  # fiat values after each poll, the valuation retry job
     "bot.console",           # the console channel (when no Discord token is set)
-    "bot.health",            # GET /healthz and GET /metrics
+    "bot.health",            # GET /healthz
+    "bot.metrics",           # GET /metrics
     "bot.history_wiring",    # history imports of wallets added later, in the background
 )
 
@@ -96,6 +99,7 @@ class App:
         self._closers: list[Callable[[], Awaitable[object]]] = []
         self._set_up = False
         self._runner: Runner | None = None
+        self._metrics: Metrics | None = None
         self.http_port: int | None = None  # the port `run` listens on, once started
         self.started_at = datetime.now(timezone.utc)
 
@@ -104,10 +108,12 @@ class App:
     @classmethod
     async def open(cls, settings: Settings, *, role: Role = "all", upgrade: bool = True) -> App:
         """Open the ledger (migrated to the newest schema) and make sure config wallets are watched."""
+        from bot.logs import add_settings_secrets
         from bot.history_wiring import plan_for_new_wallet
         from ledger.database import Database
         from ledger.wallets import upsert_wallet
 
+        add_settings_secrets(settings)
         db = await Database.open(settings.database.effective_url(), upgrade=upgrade)
         try:
             async with db.session() as session:
@@ -169,6 +175,15 @@ class App:
 
             self._runner = Runner(self.db)
         return self._runner
+
+    @property
+    def metrics(self) -> Metrics:
+        """The Prometheus metrics of this instance (a registry of its own)."""
+        if self._metrics is None:
+            from bot.metrics import Metrics
+
+            self._metrics = Metrics()
+        return self._metrics
 
     @property
     def http(self) -> web.Application:

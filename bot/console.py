@@ -1,48 +1,44 @@
-"""The console notifier: with no Discord token, stored events are printed as readable lines."""
+"""The console channel: with no Discord token, rendered messages are printed as readable blocks on stdout."""
 
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from sqlalchemy import func, select
 
-from bot.format import amount
+from bot.messages import Message, Severity, render_event
+from bot.settings import Settings
 from ledger.database import Database
-from ledger.models import Event, EventKind, Transfer, Wallet
-from ledger.queries import senders_of
+from ledger.models import Event
+from ledger.types import utcnow
 
 if TYPE_CHECKING:
     from bot.app import App
 
 
-_LEADS = {
-    EventKind.TRANSFER_NEW: "new donation",
-    EventKind.TRANSFER_CONFIRMED: "confirmed",
-    EventKind.TRANSFER_ORPHANED: "dropped from the chain (orphaned)",
-    EventKind.TRANSFER_REINCLUDED: "back in the chain",
-}
+_MARKS = {Severity.INFO: "", Severity.WARNING: "WARNING ", Severity.ALERT: "ALERT "}
 
 
-def describe(event: Event, transfer: Transfer | None, wallet: Wallet | None, senders: list[str]) -> str:
-    """One line for one stored event."""
-    when = event.created_at.strftime("%Y-%m-%d %H:%M:%S UTC")
-    if transfer is not None and wallet is not None:
-        value = f"{amount(transfer.amount, transfer.decimals)} {transfer.asset}"
-        to = wallet.label or wallet.address
-        frm = ", ".join(senders[:3]) + (f" and {len(senders) - 3} more" if len(senders) > 3 else "") if senders else "unknown sender"
-        where = f"block {transfer.block_height}" if transfer.block_height is not None else "mempool"
-        lead = _LEADS.get(event.kind, event.kind)
-        if event.kind == EventKind.SANCTIONS_HIT:
-            party = event.detail.get("party") or "a listed party"
-            return f"{when} SANCTIONS HIT: sender {event.detail.get('address')} of {value} to {to} is listed ({party}); tx {transfer.txid}"
-        return f"{when} {lead}: {value} to {to} from {frm} [{transfer.chain} {where}, {transfer.status}] tx {transfer.txid}"
-    if event.kind == EventKind.WATCHER_FAILED:
-        return f"{when} the {event.chain} watcher stopped working: {event.detail.get('error')} (it keeps retrying, with back-off)"
-    if event.kind == EventKind.WATCHER_RECOVERED:
-        return f"{when} the {event.chain} watcher works again (after {event.detail.get('after_failures')} failed polls)"
-    detail = " ".join(f"{k}={v}" for k, v in sorted(event.detail.items()))
-    return f"{when} {event.kind}{' ' + event.chain if event.chain else ''} {detail}".rstrip()
+def format_message(message: Message, image_dir: Path | None = None) -> str:
+    """A message as a few readable lines; its image is saved under ``image_dir`` and the path printed."""
+    when = (message.timestamp or utcnow()).strftime("%Y-%m-%d %H:%M:%S UTC")
+    out = [f"{when} {_MARKS[message.severity]}{message.title}"]
+    out += [f"    {line}" for line in message.lines]
+    inline = [f"{f.name}: {f.value}".replace("\n", "; ") for f in message.fields if f.inline]
+    if inline:
+        out.append("    " + " | ".join(inline))
+    out += [f"    {f.name}: {f.value}".replace("\n", "\n      ") for f in message.fields if not f.inline]
+    out += [f"    {text}: {url}" for text, url in message.links]
+    if message.image is not None and image_dir is not None:
+        image_dir.mkdir(parents=True, exist_ok=True)
+        path = image_dir / message.image.filename
+        path.write_bytes(message.image.data)
+        out.append(f"    image: {path.resolve()}")
+    if message.mentions_operators:
+        out.append("    (operators are asked to act)")
+    return "\n".join(out)
 
 
 class ConsoleNotifier:
@@ -50,8 +46,10 @@ class ConsoleNotifier:
 
     name = "console"
 
-    def __init__(self, db: Database, out: TextIO | None = None) -> None:
+    def __init__(self, db: Database, settings: Settings, out: TextIO | None = None) -> None:
         self.db = db
+        self.settings = settings
+        self.image_dir = Path(settings.data_dir) / "images"
         self.out = out or sys.stdout
         self.last_id: int | None = None
 
@@ -68,10 +66,9 @@ class ConsoleNotifier:
             events = (await s.execute(select(Event).where(Event.id > self.last_id).order_by(Event.id))).scalars().all()
             lines = []
             for event in events:
-                transfer = await s.get(Transfer, event.transfer_id) if event.transfer_id else None
-                wallet = await s.get(Wallet, transfer.wallet_id) if transfer else None
-                senders = await senders_of(s, transfer.id) if transfer and transfer.id else []
-                lines.append(describe(event, transfer, wallet, senders))
+                message = await render_event(s, event, self.settings)
+                if message is not None:
+                    lines.append(format_message(message, self.image_dir))
                 self.last_id = event.id
         for line in lines:
             print(line, file=self.out, flush=True)
@@ -85,6 +82,6 @@ async def setup(app: App) -> None:
     """Plugin: with no Discord token, events stored from now on are printed to the console."""
     if app.settings.discord.token is not None:
         return
-    notifier = ConsoleNotifier(app.db)
+    notifier = ConsoleNotifier(app.db, app.settings)
     await notifier.start_from_now()
     app.add_channel(notifier, every=5)

@@ -18,13 +18,13 @@ log = logging.getLogger(__name__)
 
 def schedule(app: App) -> None:
     """Put this instance's share of the work on the App's scheduler: polls, then registered jobs."""
-    runner = app.runner
+    runner, metrics = app.runner, app.metrics
     if app.runs("watchers"):
         for name, watcher in app.watchers.items():
-            runner.add_watcher(watcher, app.settings.chains[name].poll_seconds, after=app.after_poll)
+            runner.add_watcher(metrics.metered(watcher), app.settings.chains[name].poll_seconds, after=app.after_poll)
     for job in app.jobs:
         if app.runs(job.role):
-            runner.add_job(job.name, job.fn, job.seconds, start_now=job.start_now)
+            runner.add_job(job.name, metrics.job(job.name, job.fn), job.seconds, start_now=job.start_now)
 
 
 async def start_http(app: App) -> web.AppRunner | None:

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import os
 import tomllib
-from datetime import date
+import datetime as dt
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
@@ -56,8 +58,54 @@ class DiscordSettings(_Strict):
     """Where messages go; with no token they are printed to the console."""
 
     token: SecretStr | None = None
+    guild_id: int | None = None  # slash commands are synced to this guild, so they appear at once
     alerts_channel_id: int | None = None
     summary_channel_id: int | None = None
+    operator_role_id: int | None = None  # may use /watch and /screen; mentioned by sanctions alerts
+
+
+class AlertSettings(_Strict):
+    """What is announced: donations from a minimum amount per asset, and the fund's sanctions policy."""
+
+    min_amount: dict[str, Annotated[Decimal, Field(ge=0)]] = {}  # asset symbol -> amount in whole coins
+    sanctions_policy: str = "Do not use or return these funds until the maintainers have decided with legal advice."
+    watcher_unhealthy_minutes: Annotated[float, Field(ge=0)] = 10.0  # a watcher failing this long is announced
+
+    def min_base_units(self, asset: str, decimals: int) -> int:
+        """The announcement threshold of an asset in its base units (0 when none is set)."""
+        value = self.min_amount.get(asset, Decimal(0))
+        return int((value * 10**decimals).to_integral_value(rounding="ROUND_CEILING"))
+
+
+class SummarySettings(_Strict):
+    """When the daily summary is posted: a local time in an IANA time zone."""
+
+    time: dt.time = dt.time(9, 0)
+    timezone: str = "UTC"
+
+    @field_validator("timezone")
+    @classmethod
+    def _iana(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("is not an IANA time zone name (e.g. \"Europe/Kyiv\", \"UTC\")") from None
+        return value
+
+
+class Explorer(_Strict):
+    """Block-explorer URL templates of one chain: {txid} and {address} are filled in."""
+
+    tx: str
+    address: str
+
+    @field_validator("tx", "address")
+    @classmethod
+    def _template(cls, value: str, info: Any) -> str:
+        holder = "{txid}" if info.field_name == "tx" else "{address}"
+        if holder not in value or not value.startswith(("https://", "http://")):
+            raise ValueError(f"is not an http(s) URL containing {holder}")
+        return value
 
 
 # Each chain family's settings model lives in its module under bot/chains/ (registered there).
@@ -72,7 +120,7 @@ class WalletEntry(_Strict):
     label: str = ""
     start_height: Annotated[int, Field(ge=0)] | None = None
     # The history to import, by date, when no start_height is given (a wallet added later).
-    since: date | None = None
+    since: dt.date | None = None
 
 
 class ScreeningSettings(_Strict):
@@ -86,6 +134,28 @@ class ScreeningSettings(_Strict):
     # limits of each list download
     download_timeout_seconds: Annotated[float, Field(gt=0)] = 300.0
     max_download_mb: Annotated[int, Field(gt=0)] = 400
+
+
+class ValuationSettings(_Strict):
+    """Fiat valuation: the fund's currency, the price sources in order, and asset -> market mapping."""
+
+    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] = "USD"
+    sources: Annotated[list[Literal["coinbase", "kraken"]], Field(min_length=1)] = ["coinbase", "kraken"]
+    # candle widths both sources serve (Coinbase: seconds; Kraken: minutes)
+    granularity_seconds: Literal[60, 300, 900, 3600, 86400] = 3600
+    # asset symbol -> {source: the base symbol that source trades it under}
+    markets: dict[str, dict[Literal["coinbase", "kraken"], str]] = {}
+    retry_minutes: Annotated[float, Field(gt=0)] = 10.0
+    coinbase_url: str = "https://api.exchange.coinbase.com"
+    kraken_url: str = "https://api.kraken.com/0"
+    coinbase_requests_per_second: Annotated[float, Field(gt=0)] = 10.0
+    kraken_requests_per_second: Annotated[float, Field(gt=0)] = 1.0
+    timeout_seconds: Annotated[float, Field(gt=0)] = 20.0
+
+    @field_validator("currency", mode="before")
+    @classmethod
+    def _upper(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
 
 
 class HttpSettings(_Strict):
@@ -110,9 +180,13 @@ class Settings(BaseSettings):
     screening: ScreeningSettings = ScreeningSettings()
     # Etherscan V2 API key, from DONATION_WATCH_ETHERSCAN_API_KEY only (never from the file).
     etherscan_api_key: SecretStr | None = None
+    valuation: ValuationSettings = ValuationSettings()
     http: HttpSettings = HttpSettings()
     # On SIGTERM/SIGINT, `run` finishes the work in flight and flushes channels within this many seconds.
     stop_seconds: Annotated[float, Field(gt=0, le=300)] = 10.0
+    alerts: AlertSettings = AlertSettings()
+    summary: SummarySettings = SummarySettings()
+    explorers: dict[str, Explorer] = {}  # per chain name; defaults in explorer_for()
 
     @classmethod
     def settings_customise_sources(
@@ -142,12 +216,31 @@ class Settings(BaseSettings):
             if key in seen:
                 raise _KeyError(f"wallets[{i}].address", wallet.address, f"duplicates wallets[{seen[key]}]")
             seen[key] = i
+        for name in self.explorers:
+            if name not in self.chains:
+                raise _KeyError(f"explorers.{name}", name, "is not a configured chain (name it as in [chains.NAME])")
         return self
 
     def canonical_address(self, chain: str, address: str) -> str:
         """Validate an address for a configured chain (InvalidAddress when it is not one)."""
         spec = self.chains[chain]
         return family_of(spec).address(spec, address)
+
+    def explorer_for(self, chain: str) -> Explorer | None:
+        """The chain's explorer: configured, or mempool.space / etherscan.io where they serve it."""
+        if chain in self.explorers:
+            return self.explorers[chain]
+        spec = self.chains.get(chain)
+        if isinstance(spec, BitcoinChain) and spec.network in ("mainnet", "testnet"):
+            base = "https://mempool.space" + ("/testnet" if spec.network == "testnet" else "")
+            return Explorer(tx=base + "/tx/{txid}", address=base + "/address/{address}")
+        if isinstance(spec, EvmChain) and spec.chain_id in _ETHERSCANS:
+            base = _ETHERSCANS[spec.chain_id]
+            return Explorer(tx=base + "/tx/{txid}", address=base + "/address/{address}")
+        return None
+
+
+_ETHERSCANS = {1: "https://etherscan.io", 11155111: "https://sepolia.etherscan.io"}
 
 
 def _article(chain: str) -> str:

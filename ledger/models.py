@@ -169,4 +169,5 @@ class Event(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
 from ledger import screening_tables  # noqa: E402,F401
 from ledger import ethereum_tables  # noqa: E402,F401
+from ledger import valuation_tables  # noqa: E402,F401
 from ledger import history_tables  # noqa: E402,F401

@@ -129,3 +129,31 @@ class BigSum(TypeDecorator[int]):
 
     def process_result_value(self, value: Any, dialect: Dialect) -> int | None:
         return None if value is None else int(value)
+
+
+class ExactDecimal(TypeDecorator[Decimal]):
+    """A Decimal kept digit for digit: NUMERIC (no fixed scale) on PostgreSQL, its text on SQLite.
+
+    Prices and fiat values are exact Decimals (base units x price); SQLite's NUMERIC affinity
+    would turn them into doubles, so there they are stored as the Decimal's own text.
+    """
+
+    impl = String(80)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "postgresql":
+            return dialect.type_descriptor(Numeric())
+        return dialect.type_descriptor(String(80))
+
+    def process_bind_param(self, value: Decimal | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if not isinstance(value, Decimal) or not value.is_finite():
+            raise TypeError(f"expected a finite Decimal, got {value!r}")
+        return value if dialect.name == "postgresql" else str(value)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
+        if value is None:
+            return None
+        return value if isinstance(value, Decimal) else Decimal(str(value))

@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 
 import click
 
+from bot import logs
 from bot.errors import BotError
 from bot.settings import DEFAULT_CONFIG, Settings, load_settings
 from ledger.errors import LedgerError
@@ -33,6 +34,7 @@ class AppContext:
     def settings(self) -> Settings:
         if self._settings is None:
             self._settings = load_settings(self.config_path)
+            logs.add_settings_secrets(self._settings)
         return self._settings
 
 
@@ -54,23 +56,21 @@ def run_async(fn: Callable[..., Awaitable[T]], *args: Any, **kwargs: Any) -> T:
     help="The TOML settings file (env: DONATION_WATCH_CONFIG).",
 )
 @click.option("-v", "--verbose", is_flag=True, help="Log at debug level.")
+@click.option("--log-format", type=click.Choice(logs.FORMATS), default="human", envvar="DONATION_WATCH_LOG_FORMAT",
+              show_default=True, help="Log lines for people, or one JSON object per line (env: DONATION_WATCH_LOG_FORMAT).")
 @click.pass_context
-def cli(ctx: click.Context, config_path: str, verbose: bool) -> None:
+def cli(ctx: click.Context, config_path: str, verbose: bool, log_format: str) -> None:
     """Watch donation wallets, screen senders, and report to chat."""
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    for noisy in ("aiosqlite", "asyncio", "web3", "urllib3", "alembic.runtime.migration", "apscheduler"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    logs.configure(logging.DEBUG if verbose else logging.INFO, log_format)
     ctx.obj = AppContext(config_path)
 
 
 def _register() -> None:
-    from bot.cli import backfill_cmds, config_cmds, db_cmds, import_cmds, run_cmds, sanctions_cmds, totals_cmds, wallet_cmds
+    from bot.cli import (backfill_cmds, config_cmds, db_cmds, import_cmds, run_cmds, sanctions_cmds, totals_cmds,
+                         valuation_cmds, wallet_cmds)
 
-    for module in (config_cmds, db_cmds, wallet_cmds, totals_cmds, run_cmds, sanctions_cmds, backfill_cmds, import_cmds):
+    for module in (config_cmds, db_cmds, wallet_cmds, totals_cmds, run_cmds, sanctions_cmds, backfill_cmds, valuation_cmds,
+                   import_cmds):
         module.register(cli)
 
 

@@ -26,9 +26,28 @@ def check_config(app: AppContext, file: str | None) -> None:
         click.echo(f"  wallet {wallet.chain} {wallet.address} {wallet.label}".rstrip())
     stored = run_async(_ping, settings.database.effective_url())
     click.echo(f"  database: {redact(settings.database.url)} (reachable)")
-    click.echo(f"  discord: {'token set' if settings.discord.token else 'no token, console output'}")
+    for line in discord_readiness(settings):
+        click.echo(f"  discord: {line}")
     for line in poll_budget_warnings(settings, stored):
         click.echo(f"  warning: {line}")
+
+
+def discord_readiness(settings: Settings) -> list[str]:
+    """What is set up for Discord and, for each missing setting, what is lost without it."""
+    d = settings.discord
+    if d.token is None:
+        return ["no token (set DONATION_WATCH_DISCORD__TOKEN): every message goes to the console"]
+    lines = ["token set"]
+    missing = [
+        (d.guild_id, "discord.guild_id", "slash commands are synced globally and take up to an hour to appear"),
+        (d.alerts_channel_id, "discord.alerts_channel_id", "donation, sanctions and health alerts are not posted"),
+        (d.summary_channel_id, "discord.summary_channel_id", "the daily summary goes to the alerts channel"),
+        (d.operator_role_id, "discord.operator_role_id",
+         "only members with Manage Server may use /watch and /screen, and sanctions alerts mention nobody"),
+    ]
+    for value, key, loss in missing:
+        lines.append(f"{key} = {value}" if value else f"{key} is not set: {loss}")
+    return lines
 
 
 def poll_budget_warnings(settings: Settings, stored: dict[str, set[str]]) -> list[str]:

@@ -53,7 +53,7 @@ class TestCheckConfig:
         code, out, _ = run(capsys, "check-config", str(config(tmp_path)))
         assert code == 0
         assert "OK" in out and "wallet ethereum 0x165CD37b4C644C2921454429E7F9358d18A45e14 Ukraine" in out
-        assert "(reachable)" in out and "no token, console output" in out
+        assert "(reachable)" in out and "no token (set DONATION_WATCH_DISCORD__TOKEN): every message goes to the console" in out
 
     def test_a_bitcoin_poll_longer_than_its_interval_is_warned_about(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
         """One address at 0.01 requests/s takes 100 s, longer than a 60 s poll: check-config says so and what to change."""
@@ -131,3 +131,15 @@ class TestWalletsAndTotals:
         """db upgrade migrates and prints the revision reached."""
         code, out, _ = run(capsys, "--config", str(config(tmp_path)), "db", "upgrade")
         assert code == 0 and "is at revision" in out
+
+
+class TestCheckConfigDiscord:
+    def test_says_what_is_missing_for_discord(self, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+        """With a token but no guild or operator role, check-config says what is lost without each."""
+        monkeypatch.setenv("DONATION_WATCH_DISCORD__TOKEN", "t0ken")
+        code, out, _ = run(capsys, "check-config", str(config(tmp_path, extra="[discord]\nalerts_channel_id = 5\n")))
+        assert code == 0
+        assert "discord.guild_id is not set: slash commands are synced globally" in out
+        assert "discord.alerts_channel_id = 5" in out
+        assert "discord.operator_role_id is not set: only members with Manage Server" in out
+        assert "t0ken" not in out

@@ -7,6 +7,7 @@ import io
 from sqlalchemy import select
 
 from bot.console import ConsoleNotifier
+from bot.settings import Settings
 from bot.runner import WatcherHealth, poll_once
 from ledger.database import Database
 from ledger.models import Event, EventKind
@@ -90,22 +91,23 @@ class TestPollOnce:
 
 class TestConsoleNotifier:
     async def test_prints_new_donation_once(self, db: Database) -> None:
-        """A stored donation prints one readable line with amount, wallet label and sender, once."""
+        """A stored donation prints one readable block with amount, wallet label, status and sender, once."""
         out = io.StringIO()
-        notifier = ConsoleNotifier(db, out)
+        notifier = ConsoleNotifier(db, Settings(), out)
         await notifier.start_from_now()
         await poll_once(ScriptedWatcher(db, await _wallet(db), ["store"]), db, WatcherHealth())
         assert await notifier.flush() == 1
         assert await notifier.flush() == 0
-        line = out.getvalue().strip()
-        assert "new donation: 1.5 ETH to Ukraine from " + SENDER in line and "[ethereum block 10, pending]" in line
+        text = out.getvalue()
+        assert "New donation: 1.5 ETH\n    1.5 ETH to Ukraine on ethereum" in text
+        assert "Status: pending (block 10)" in text and "From: " + SENDER in text
 
 
 class TestWatcherEventsOnTheConsole:
     async def test_failure_and_recovery_read_as_sentences(self, db: Database) -> None:
         """watcher.failed and watcher.recovered print as plain sentences naming the chain."""
         out = io.StringIO()
-        notifier = ConsoleNotifier(db, out)
+        notifier = ConsoleNotifier(db, Settings(), out)
         await notifier.start_from_now()
         watcher = ScriptedWatcher(db, await _wallet(db), ["fail", "store"])
         health = WatcherHealth()
@@ -113,5 +115,5 @@ class TestWatcherEventsOnTheConsole:
         await poll_once(watcher, db, health)
         await notifier.flush()
         text = out.getvalue()
-        assert "the ethereum watcher stopped working: http://node: HTTP 503: busy (it keeps retrying, with back-off)" in text
-        assert "the ethereum watcher works again (after 1 failed polls)" in text
+        assert "WARNING The ethereum watcher stopped working\n    http://node: HTTP 503: busy\n    It keeps retrying" in text
+        assert "The ethereum watcher works again\n    after 1 failed poll\n" in text

@@ -154,3 +154,50 @@ class TestBadConfig:
         """A value of the wrong type names the key and the value."""
         path = write(tmp_path, BASE.replace("chain_id = 1", 'chain_id = "one"'))
         assert 'chains.ethereum.chain_id: "one"' in error_of(path)
+
+
+class TestChatSettings:
+    def test_discord_alert_and_summary_keys_load(self, tmp_path: Path) -> None:
+        """guild, channels, operator role, per-asset minimums, policy and summary time load typed."""
+        text = BASE + """
+[discord]
+guild_id = 11
+alerts_channel_id = 12
+summary_channel_id = 13
+operator_role_id = 14
+
+[alerts]
+min_amount = { BTC = "0.001", ETH = 0.05 }
+sanctions_policy = "Freeze and ask counsel."
+
+[summary]
+time = "18:30"
+timezone = "Europe/Kyiv"
+"""
+        settings = load_settings(write(tmp_path, text))
+        assert (settings.discord.guild_id, settings.discord.operator_role_id) == (11, 14)
+        assert settings.alerts.min_base_units("BTC", 8) == 100_000
+        assert settings.alerts.min_base_units("ETH", 18) == 5 * 10**16
+        assert settings.alerts.min_base_units("USDT", 6) == 0
+        assert settings.summary.time.hour == 18 and settings.summary.timezone == "Europe/Kyiv"
+
+    def test_unknown_time_zone(self, tmp_path: Path) -> None:
+        """A time zone that is not an IANA name is named with an example of one."""
+        path = write(tmp_path, BASE + '[summary]\ntimezone = "Kyiv"\n')
+        assert 'summary.timezone: "Kyiv" is not an IANA time zone name' in error_of(path)
+
+    def test_explorers_default_per_chain(self, tmp_path: Path) -> None:
+        """Bitcoin mainnet links to mempool.space and chain id 1 to etherscan.io without any setting."""
+        settings = load_settings(write(tmp_path, BASE))
+        assert settings.explorer_for("bitcoin").tx.format(txid="ab") == "https://mempool.space/tx/ab"
+        assert settings.explorer_for("ethereum").address.format(address="0x1") == "https://etherscan.io/address/0x1"
+
+    def test_explorer_template_needs_its_placeholder(self, tmp_path: Path) -> None:
+        """An explorer template without {txid} is refused naming the key."""
+        path = write(tmp_path, BASE + '[explorers.bitcoin]\ntx = "https://x/tx"\naddress = "https://x/a/{address}"\n')
+        assert 'explorers.bitcoin.tx: "https://x/tx" is not an http(s) URL containing {txid}' in error_of(path)
+
+    def test_explorer_for_unknown_chain(self, tmp_path: Path) -> None:
+        """An explorer for a chain that is not configured is refused."""
+        path = write(tmp_path, BASE + '[explorers.solana]\ntx = "https://x/{txid}"\naddress = "https://x/{address}"\n')
+        assert "explorers.solana" in error_of(path)

@@ -10,6 +10,7 @@ import pytest
 
 from tests.e2e.botproc import ROOT, run_bot
 from tests.fakes.esplora import EsploraFake, fake_address, make_tx
+from tests.fakes.prices import PriceFake, valuation_toml
 
 OFAC_XBT = ROOT / "tests" / "data" / "sanctions" / "ofac_sdn_2025-11-19" / "sanctioned_addresses_XBT.txt"
 WATCHED = "357a3So9CbsNfBBgFYACGvxxS6tMaDoa1P"
@@ -25,7 +26,7 @@ async def esplora() -> AsyncIterator[EsploraFake]:
         await server.stop()
 
 
-def write_config(tmp_path: Path, esplora_url: str) -> Path:
+def write_config(tmp_path: Path, esplora_url: str, prices_url: str = "http://127.0.0.1:9") -> Path:
     path = tmp_path / "bot.toml"
     path.write_text(f"""
 data_dir = "{tmp_path / 'data'}"
@@ -46,27 +47,28 @@ label = "Relief fund (BTC)"
 
 [screening]
 ofac_url = "http://127.0.0.1:9/unreachable"
-""")
+""" + valuation_toml(prices_url))
     return path
 
 
 class TestBitcoinEndToEnd:
-    async def test_listed_donor_is_stored_announced_and_flagged(self, tmp_path: Path, esplora: EsploraFake) -> None:
+    async def test_listed_donor_is_stored_announced_and_flagged(self, tmp_path: Path, esplora: EsploraFake, prices: PriceFake) -> None:
         """poll --once stores the donation, prints it and a SANCTIONS HIT for the listed sender; totals count it."""
         listed = next(line.strip() for line in OFAC_XBT.read_text().splitlines() if line.strip())
         donation = make_tx([(listed, 60_000_000)], [(WATCHED, 50_000_000), (fake_address(1), 9_990_000)])
         esplora.add_tx(donation)
         esplora.mine()
-        config = write_config(tmp_path, esplora.url)
+        config = write_config(tmp_path, esplora.url, prices.url)
 
         status, out, err = await run_bot(config, "poll", "--once")
         assert status == 0, err
         assert "bitcoin: 1 new" in out
-        assert f"new donation: 0.5 BTC to Relief fund (BTC) from {listed}" in out
-        assert f"SANCTIONS HIT: sender {listed} of 0.5 BTC to Relief fund (BTC) is listed" in out
+        assert "New donation: 0.5 BTC\n    0.5 BTC to Relief fund (BTC) on bitcoin" in out and f"From: {listed}" in out
+        assert f"ALERT Sanctions hit: a donor is on ofac-sdn\n    Sender {listed} is listed." in out
 
         status, out, _ = await run_bot(config, "totals")
         assert status == 0 and "Relief fund (BTC)" in out and "0.5" in out and "unique senders: 1" in out
+        assert "confirmed at arrival" in out and "not valued yet" not in out
 
         status, again, _ = await run_bot(config, "poll", "--once")
         assert status == 0 and "bitcoin: 0 new" in again and "SANCTIONS HIT" not in again

@@ -11,6 +11,7 @@ import pytest
 
 from tests.e2e.botproc import ROOT, run_bot
 from tests.fakes.anvil import Anvil, anvil_binary
+from tests.fakes.prices import PriceFake, valuation_toml
 from tests.watchers.ethereum.devchain import DevChain
 
 OFAC_ETH = ROOT / "tests" / "data" / "sanctions" / "ofac_sdn_2025-11-19" / "sanctioned_addresses_ETH.txt"
@@ -28,7 +29,7 @@ def dev() -> Iterator[DevChain]:
         node.stop()
 
 
-def write_config(tmp_path: Path, rpc_url: str, token: str) -> Path:
+def write_config(tmp_path: Path, rpc_url: str, token: str, prices_url: str = "http://127.0.0.1:9") -> Path:
     path = tmp_path / "bot.toml"
     path.write_text(f"""
 data_dir = "{tmp_path / 'data'}"
@@ -56,13 +57,13 @@ start_height = 1
 
 [screening]
 ofac_url = "http://127.0.0.1:9/unreachable"
-""")
+""" + valuation_toml(prices_url))
     return path
 
 
 class TestEthereumEndToEnd:
-    async def test_listed_donor_is_stored_announced_and_flagged(self, tmp_path: Path, dev: DevChain) -> None:
-        """poll --once stores ETH and allowlisted-token donations from a listed sender, flags them, skips spam."""
+    async def test_listed_donor_is_stored_announced_and_flagged(self, tmp_path: Path, dev: DevChain, prices: PriceFake) -> None:
+        """poll --once stores ETH and allowlisted-token donations from a listed sender, flags them, skips spam, values them."""
         listed = next(line.strip() for line in OFAC_ETH.read_text().splitlines() if line.strip())
         usdt = dev.deploy_token("USDT", 6)
         spam = dev.deploy_token("SPAM", 18)
@@ -73,14 +74,15 @@ class TestEthereumEndToEnd:
         dev.transfer_token(usdt, listed, WATCHED, 1_250_000_000)
         dev.transfer_token(spam, listed, WATCHED, 10**24)
         dev.mine(3)
-        config = write_config(tmp_path, dev.url, usdt)
+        config = write_config(tmp_path, dev.url, usdt, prices.url)
 
         status, out, err = await run_bot(config, "poll", "--once")
         assert status == 0, err + out
         assert "ethereum: 2 new" in out
-        assert "new donation: 2.5 ETH to Relief fund (ETH) from " in out
-        assert "new donation: 1,250 USDT to Relief fund (ETH) from " in out
-        assert out.count("SANCTIONS HIT: sender ") == 2 and "SPAM" not in out
+        assert "New donation: 2.5 ETH\n    2.5 ETH to Relief fund (ETH) on ethereum" in out
+        assert "New donation: 1,250 USDT\n    1,250 USDT to Relief fund (ETH) on ethereum" in out
+        assert out.count("ALERT Sanctions hit: ") == 2 and "SPAM" not in out
 
         status, out, _ = await run_bot(config, "totals")
         assert status == 0 and "2.5" in out and "1,250" in out and "SPAM" not in out
+        assert "confirmed at arrival" in out and "not valued yet" not in out and prices.requests["candles"] >= 2

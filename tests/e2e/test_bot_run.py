@@ -39,7 +39,7 @@ port = 0
                 line = (await proc.stdout.readline()).decode()  # type: ignore[union-attr]
                 assert line, "run exited early"
                 lines.append(line)
-                if "the bitcoin watcher stopped working" in line:
+                if "The bitcoin watcher stopped working" in line:
                     return
 
         await asyncio.wait_for(read_until_failure(), timeout=60)

@@ -1,7 +1,7 @@
 """per-wallet history imports
 
 Revision ID: 0009_history_import
-Revises: 0003_ethereum
+Revises: 0007_valuation
 
 Existing wallets get no import row: they were scanned from their start height by the live
 watcher's first poll (the only way before this revision).
@@ -15,7 +15,7 @@ from alembic import op
 import ledger.types
 
 revision = "0009_history_import"
-down_revision = "0003_ethereum"
+down_revision = "0007_valuation"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """per-wallet history imports
 
-Revision ID: 0009_history_import
-Revises: 0007_valuation
+Revision ID: 0010_history_import
+Revises: 0009_discord
 
 Existing wallets get no import row: they were scanned from their start height by the live
 watcher's first poll (the only way before this revision).
@@ -14,8 +14,8 @@ from alembic import op
 
 import ledger.types
 
-revision = "0009_history_import"
-down_revision = "0007_valuation"
+revision = "0010_history_import"
+down_revision = "0009_discord"
 branch_labels = None
 depends_on = None
 

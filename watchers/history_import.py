@@ -14,6 +14,7 @@ from typing import Protocol
 
 from ledger.database import Database
 from ledger.history_import import fail_import, unfinished
+from ledger.locks import lock_name, named_lock
 from watchers.errors import WatcherError
 from watchers.evm_history import ImportOutcome, Progress
 
@@ -62,7 +63,11 @@ class HistoryImporter:
             if chain not in self.chains:
                 continue
             try:
-                outcome = await self.run_one(chain, wallet_id)
+                # One instance imports a wallet at a time (two would only repeat each other's writes).
+                async with named_lock(self.db, lock_name("import", f"{chain}-{wallet_id}")) as held:
+                    if not held:
+                        continue
+                    outcome = await self.run_one(chain, wallet_id)
             except WatcherError as exc:
                 log.warning("history import failed chain=%s wallet_id=%d: %s (retried later)", chain, wallet_id, exc)
                 continue

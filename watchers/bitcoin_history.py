@@ -20,6 +20,7 @@ from ledger.history_tables import ImportState, WalletImport
 from ledger.models import Wallet, WalletCursor
 from ledger.types import utcnow
 from ledger.writes import record_transfers
+from watchers.descriptors import looks_like_key_wallet
 from watchers.errors import MalformedResponse, WatcherError
 from watchers.esplora_client import CHAIN_PAGE, EsploraClient
 from watchers.esplora_mapping import block_time, read_tx, to_transfer
@@ -52,6 +53,12 @@ class BitcoinHistory:
             outcome.finished = True
             return outcome
         address = wallet.address
+        if looks_like_key_wallet(address):
+            # An xpub wallet's addresses are each read whole by the live watcher's first sync of them.
+            async with self.db.session() as s:
+                await finish_import(s, wallet_id)
+            outcome.finished = True
+            return outcome
         stats = await self.client.address_stats(address)
         tip = await self.client.tip_height()
         total = stats.chain_tx_count

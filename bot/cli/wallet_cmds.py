@@ -11,6 +11,7 @@ from bot.cli import AppContext, pass_app, run_async
 from bot.errors import ConfigError
 from bot.history_wiring import plan_for_new_wallet
 from ledger import wallets as ledger_wallets
+from ledger.derived_addresses import next_unused_receive_address
 from ledger.history_import import imports_of, status_of
 
 
@@ -66,13 +67,15 @@ def list_(app: AppContext, show_all: bool) -> None:
             async with running.db.session() as s:
                 wallets = await ledger_wallets.list_wallets(s, active_only=not show_all)
                 imports = await imports_of(s, [w.id for w in wallets if w.id is not None])
-                return wallets, {wid: status_of(imp) for wid, imp in imports.items()}
+                unused = {w.id: await next_unused_receive_address(s, w.id) for w in wallets if w.id is not None and "(" in w.address}
+                return wallets, {wid: status_of(imp) for wid, imp in imports.items()}, unused
 
-    wallets, imports = run_async(_go)
+    wallets, imports, unused = run_async(_go)
     for w in wallets:
         state = "" if w.active else "  (retired)"
         history = f"  [{imports[w.id].describe()}]" if w.id in imports else ""
-        click.echo(f"{w.chain:<10} {w.address:<64} {w.label}{state}{history}".rstrip())
+        receive = f"  [next unused receive address: {unused[w.id]}]" if unused.get(w.id) else ""
+        click.echo(f"{w.chain:<10} {w.address:<64} {w.label}{state}{history}{receive}".rstrip())
 
 
 @wallets_group.command("remove")

@@ -1,4 +1,4 @@
-"""per-wallet history imports
+"""per-wallet history imports; addresses derived from extended-key wallets
 
 Revision ID: 0010_history_import
 Revises: 0009_discord
@@ -15,7 +15,7 @@ from alembic import op
 import ledger.types
 
 revision = "0010_history_import"
-down_revision = "0009_discord"
+down_revision = ("0009_discord", "0008_reorg_identity")  # TEMP until main has one head
 branch_labels = None
 depends_on = None
 
@@ -44,8 +44,25 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("wallet_id"),
     )
     op.create_index(op.f("ix_wallet_import_chain"), "wallet_import", ["chain"], unique=False)
+    op.create_table(
+        "wallet_address",
+        sa.Column("wallet_id", sa.Integer(), nullable=False),
+        sa.Column("branch", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("index", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("address", sqlmodel.sql.sqltypes.AutoString(length=128), nullable=False),
+        sa.Column("used", sa.Boolean(), nullable=False),
+        sa.Column("chain_tx_count", sa.BigInteger(), nullable=False),
+        sa.Column("mempool_tx_count", sa.BigInteger(), nullable=False),
+        sa.Column("newest_txid", sqlmodel.sql.sqltypes.AutoString(length=80), nullable=True),
+        sa.Column("updated_at", ledger.types.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["wallet_id"], ["wallet.id"]),
+        sa.PrimaryKeyConstraint("wallet_id", "branch", "index"),
+    )
+    op.create_index("ix_wallet_address_address", "wallet_address", ["address"], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_index("ix_wallet_address_address", table_name="wallet_address")
+    op.drop_table("wallet_address")
     op.drop_index(op.f("ix_wallet_import_chain"), table_name="wallet_import")
     op.drop_table("wallet_import")

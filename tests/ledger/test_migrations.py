@@ -59,10 +59,10 @@ class TestReorgIdentityMigration:
             await _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
     async def test_token_rows_get_their_ordinal_and_keep_their_log_index(self, fresh_url: str) -> None:
-        """Rows keyed by log index before 0008 get ordinals per (tx, wallet, token), live rows first, log_index kept."""
+        """Rows keyed by log index before 0010 get ordinals per (tx, wallet, token), live rows first, log_index kept."""
         db = await Database.open(fresh_url, upgrade=False)
         try:
-            await db.upgrade("0007_valuation")  # the revision before 0008_reorg_identity
+            await db.upgrade("0009_discord")  # the revision before 0010_reorg_identity
             async with db.engine.begin() as conn:
                 await conn.execute(sa.text(
                     "INSERT INTO wallet (id, chain, address, label, active, created_at) VALUES "

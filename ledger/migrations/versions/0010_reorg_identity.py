@@ -1,7 +1,7 @@
 """a transfer's identity that survives a reorg: token transfers by ordinal, log_index kept beside it
 
-Revision ID: 0008_reorg_identity
-Revises: 0007_valuation
+Revision ID: 0010_reorg_identity
+Revises: 0009_discord
 
 Token transfers were keyed by their log index in the block, which changes when a reorg
 re-includes the transaction elsewhere. They are now keyed by their ordinal among the
@@ -18,8 +18,8 @@ from collections import defaultdict
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0008_reorg_identity"
-down_revision = "0007_valuation"
+revision = "0010_reorg_identity"
+down_revision = "0009_discord"
 branch_labels = None
 depends_on = None
 

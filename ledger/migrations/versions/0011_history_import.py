@@ -1,7 +1,7 @@
 """per-wallet history imports; addresses derived from extended-key wallets
 
-Revision ID: 0010_history_import
-Revises: 0009_discord
+Revision ID: 0011_history_import
+Revises: 0010_reorg_identity
 
 Existing wallets get no import row: they were scanned from their start height by the live
 watcher's first poll (the only way before this revision).
@@ -14,8 +14,8 @@ from alembic import op
 
 import ledger.types
 
-revision = "0010_history_import"
-down_revision = ("0009_discord", "0008_reorg_identity")  # TEMP until main has one head
+revision = "0011_history_import"
+down_revision = "0010_reorg_identity"
 branch_labels = None
 depends_on = None
 

@@ -28,6 +28,7 @@ class AppContext:
     """What every command gets: the config path and, loaded on first use, the settings."""
 
     config_path: str
+    verbose: bool = False
     _settings: Settings | None = field(default=None, repr=False)
 
     @property
@@ -35,6 +36,8 @@ class AppContext:
         if self._settings is None:
             self._settings = load_settings(self.config_path)
             logs.add_settings_secrets(self._settings)
+            if not self.verbose:  # the file's log_level holds for every command (-v still wins)
+                logging.getLogger().setLevel(self._settings.log_level)
         return self._settings
 
 
@@ -62,14 +65,14 @@ def run_async(fn: Callable[..., Awaitable[T]], *args: Any, **kwargs: Any) -> T:
 def cli(ctx: click.Context, config_path: str, verbose: bool, log_format: str) -> None:
     """Watch donation wallets, screen senders, and report to chat."""
     logs.configure(logging.DEBUG if verbose else logging.INFO, log_format)
-    ctx.obj = AppContext(config_path)
+    ctx.obj = AppContext(config_path, verbose=verbose)
 
 
 def _register() -> None:
-    from bot.cli import (backfill_cmds, config_cmds, db_cmds, import_cmds, run_cmds, sanctions_cmds, totals_cmds,
+    from bot.cli import (backfill_cmds, config_cmds, db_cmds, export_cmds, import_cmds, run_cmds, sanctions_cmds, totals_cmds,
                          valuation_cmds, wallet_cmds)
 
-    for module in (config_cmds, db_cmds, wallet_cmds, totals_cmds, run_cmds, sanctions_cmds, backfill_cmds, valuation_cmds,
+    for module in (config_cmds, db_cmds, wallet_cmds, totals_cmds, export_cmds, run_cmds, sanctions_cmds, backfill_cmds, valuation_cmds,
                    import_cmds):
         module.register(cli)
 
@@ -84,6 +87,10 @@ def main(argv: list[str] | None = None) -> None:
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         sys.exit(1)
+    except click.BadParameter as exc:
+        # A bad value is the operator's to fix: one line (the usage text would only bury it).
+        click.echo(f"error: {exc.format_message()}", err=True)
+        sys.exit(exc.exit_code)
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)

@@ -4,8 +4,8 @@ Existing events are all committed, so they take xact 0 and keep their id order; 
 PostgreSQL take their transaction's id. Screening's ingest cursor becomes the position of the
 consumer "screening", so nothing is screened twice or skipped.
 
-Revision ID: 0011_event_stream
-Revises: 0010_reorg_identity
+Revision ID: 0014_event_stream
+Revises: 0011_history_import
 """
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ from alembic import op
 
 import ledger.types
 
-revision = "0011_event_stream"
-down_revision = "0010_reorg_identity"
+revision = "0014_event_stream"
+down_revision = "0011_history_import"
 branch_labels = None
 depends_on = None
 

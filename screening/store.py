@@ -16,7 +16,7 @@ from screening.model import ListedAddress, ParsedList
 from screening.normalize import AddressFormat
 
 _BATCH = 1_000
-PROGRAMME_SEPARATOR = "; "
+from screening.model import PROGRAMME_SEPARATOR  # noqa: E402
 
 
 def info_of(version: ScreeningListVersion) -> ListVersionInfo:

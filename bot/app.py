@@ -43,6 +43,7 @@ PLUGINS: tuple[str, ...] = (
     "bot.screening_wiring",  # screening after each poll, the sanctions list update
     "bot.valuation_wiring",  # fiat values after each poll, the valuation retry job
     "bot.console",           # the console channel (when no Discord token is set)
+    "bot.summary_schedule",  # the daily summary made due at summary.time (once per local date)
     "bot.health",            # GET /healthz
     "bot.metrics",           # GET /metrics
 )

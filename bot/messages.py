@@ -27,6 +27,7 @@ TRANSFER_UNCONFIRMED = "transfer.unconfirmed"
 LIST_STALE = "sanctions.list_stale"
 LIST_UPDATE_FAILED = "sanctions.update_failed"
 LIST_OK = "sanctions.list_ok"
+SUMMARY_DUE = "summary.due"
 TRANSFER_KINDS = {
     str(EventKind.TRANSFER_NEW), str(EventKind.TRANSFER_CONFIRMED), str(EventKind.TRANSFER_ORPHANED),
     str(EventKind.TRANSFER_REINCLUDED), TRANSFER_UNCONFIRMED,
@@ -171,6 +172,21 @@ async def render_event(session: AsyncSession, event: Event, settings: Settings) 
         )
     if kind in (LIST_STALE, LIST_UPDATE_FAILED, LIST_OK):
         return _list_health(kind, d, event.created_at)
+    if kind in ("wallet.added", "wallet.removed"):
+        added = kind == "wallet.added"
+        message = Message(
+            title=f"Watched address {'added' if added else 'removed'}: {d.get('label') or d.get('address')}",
+            lines=[f"{event.chain} {d.get('address')}", f"by {d.get('actor')}" + ("" if added else "; its donations stay in the ledger")],
+            severity=Severity.WARNING, subject=f"wallet:{event.chain}:{d.get('address')}", timestamp=event.created_at,
+        )
+        url = address_url(settings, event.chain or "", str(d.get("address")))
+        if url:
+            message.links.append(("address", url))
+        return message
+    if kind == SUMMARY_DUE:
+        from bot.summary import render_summary
+
+        return await render_summary(session, settings, now=event.created_at)
     return Message(title=kind, lines=[f"{k}: {v}" for k, v in sorted(d.items())], timestamp=event.created_at)
 
 

@@ -4,6 +4,7 @@ after every poll, lists updated on their schedule."""
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -27,6 +28,7 @@ def lists_config(settings: Settings) -> ListsConfig:
         opensanctions_file=sc.opensanctions_file,
         timeout=sc.download_timeout_seconds,
         max_bytes=sc.max_download_mb * 1024 * 1024,
+        max_age=timedelta(days=sc.max_list_age_days),
     )
 
 

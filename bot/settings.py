@@ -28,7 +28,8 @@ __all__ = ["BitcoinChain", "EvmChain", "MAINNET_TOKENS", "Token", "Settings", "l
 
 from bot.defaults import DEFAULT_CONFIG, ENV_PREFIX
 # Keys that hold secrets: allowed only from the environment.
-SECRET_KEYS = {("discord", "token"): "DONATION_WATCH_DISCORD__TOKEN", ("database", "password"): "DONATION_WATCH_DATABASE__PASSWORD"}
+SECRET_KEYS = {("discord", "token"): "DONATION_WATCH_DISCORD__TOKEN", ("database", "password"): "DONATION_WATCH_DATABASE__PASSWORD",
+               ("valuation", "coingecko_key"): "DONATION_WATCH_VALUATION__COINGECKO_KEY"}
 
 
 class DatabaseSettings(_Strict):
@@ -61,6 +62,8 @@ class DiscordSettings(_Strict):
     alerts_channel_id: int | None = None
     summary_channel_id: int | None = None
     operator_role_id: int | None = None  # may use /watch and /screen; mentioned by sanctions alerts
+    api_base: str | None = None  # a Discord REST proxy instead of https://discord.com/api/v10
+    gateway_url: str | None = None  # with it, the gateway instead of wss://gateway.discord.gg/
 
 
 class AlertSettings(_Strict):
@@ -124,7 +127,10 @@ class ScreeningSettings(_Strict):
     """Sanctions lists: where to fetch them and how often."""
 
     ofac_url: str = "https://sanctionslistservice.ofac.treas.gov/api/PublicationPreview/exports/SDN_ADVANCED.XML"
-    update_hours: Annotated[float, Field(gt=0)] = 24.0
+    # Hourly: OFAC publishes at irregular times, and the conditional GET costs nothing when nothing changed.
+    update_hours: Annotated[float, Field(gt=0)] = 1.0
+    # The list in force is told as stale when it is older than this and no check confirmed it within it.
+    max_list_age_days: Annotated[float, Field(gt=0)] = 3.0
     extra_lists: list[str] = []
     own_list: str | None = None
     opensanctions_file: str | None = None
@@ -137,17 +143,29 @@ class ValuationSettings(_Strict):
     """Fiat valuation: the fund's currency, the price sources in order, and asset -> market mapping."""
 
     currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] = "USD"
-    sources: Annotated[list[Literal["coinbase", "kraken"]], Field(min_length=1)] = ["coinbase", "kraken"]
+    # "coingecko" only with a key (DONATION_WATCH_VALUATION__COINGECKO_KEY)
+    sources: Annotated[list[Literal["coinbase", "kraken", "coingecko"]], Field(min_length=1)] = ["coinbase", "kraken"]
     # candle widths both sources serve (Coinbase: seconds; Kraken: minutes)
     granularity_seconds: Literal[60, 300, 900, 3600, 86400] = 3600
     # asset symbol -> {source: the base symbol that source trades it under}
-    markets: dict[str, dict[Literal["coinbase", "kraken"], str]] = {}
+    markets: dict[str, dict[Literal["coinbase", "kraken", "coingecko"], str]] = {}
     retry_minutes: Annotated[float, Field(gt=0)] = 10.0
     coinbase_url: str = "https://api.exchange.coinbase.com"
     kraken_url: str = "https://api.kraken.com/0"
     coinbase_requests_per_second: Annotated[float, Field(gt=0)] = 10.0
     kraken_requests_per_second: Annotated[float, Field(gt=0)] = 1.0
+    coingecko_key: SecretStr | None = None
+    coingecko_plan: Literal["demo", "pro"] = "demo"
+    coingecko_url: str | None = None  # default: the plan's own API host
+    coingecko_requests_per_second: Annotated[float, Field(gt=0)] = 0.5
     timeout_seconds: Annotated[float, Field(gt=0)] = 20.0
+
+    @model_validator(mode="after")
+    def _coingecko_needs_a_key(self) -> "ValuationSettings":
+        if "coingecko" in self.sources and self.coingecko_key is None:
+            raise _KeyError("valuation.sources", "coingecko", "needs an API key: set DONATION_WATCH_VALUATION__COINGECKO_KEY "
+                            "in the environment (or remove it from valuation.sources)")
+        return self
 
     @field_validator("currency", mode="before")
     @classmethod

@@ -10,6 +10,7 @@ from bot.settings import Settings
 from ledger.database import Database
 from valuation.candles import PriceSource
 from valuation.coinbase import CoinbaseSource
+from valuation.coingecko import DEMO_URL, PRO_URL, CoinGeckoSource
 from valuation.kraken import KrakenSource
 from valuation.markets import DEFAULT_MARKETS, ValuationConfig
 from valuation.valuer import ValuationReport, refresh_prices, value_pending
@@ -40,6 +41,11 @@ def build_sources(settings: Settings) -> list[PriceSource]:
         elif name == "kraken":
             sources.append(KrakenSource(vs.kraken_url, requests_per_second=vs.kraken_requests_per_second,
                                         timeout_seconds=vs.timeout_seconds))
+        elif name == "coingecko" and vs.coingecko_key is not None:
+            pro = vs.coingecko_plan == "pro"
+            sources.append(CoinGeckoSource(vs.coingecko_key.get_secret_value(), vs.coingecko_url or (PRO_URL if pro else DEMO_URL),
+                                           pro=pro, requests_per_second=vs.coingecko_requests_per_second,
+                                           timeout_seconds=vs.timeout_seconds))
     return sources
 
 

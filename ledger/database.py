@@ -14,7 +14,7 @@ from sqlalchemy.engine.url import URL
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
-from ledger.errors import DatabaseUnavailable
+from ledger.errors import DatabaseDamaged, DatabaseUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -91,13 +91,39 @@ class Database:
         return db
 
     async def ping(self) -> None:
-        """Connect once, turning driver errors into one plain DatabaseUnavailable."""
+        """Connect once, turning driver errors into one plain DatabaseUnavailable.
+
+        On SQLite the file's pages are checked too (``PRAGMA quick_check``): a damaged ledger
+        is refused with DatabaseDamaged before anything reads or writes it.
+        """
         try:
             async with self.engine.connect() as conn:
                 await conn.exec_driver_sql("SELECT 1")
+                problems = await self._quick_check(conn) if self.dialect == "sqlite" else []
         except (OSError, DBAPIError, OperationalError) as exc:
             await self.engine.dispose()
+            if self.dialect == "sqlite" and _is_corruption(exc):
+                raise DatabaseDamaged(self.url.database or "", _short_reason(exc)) from None
             raise DatabaseUnavailable(self.safe_url, _short_reason(exc)) from None
+        except Exception as exc:
+            # asyncpg's server errors at connect time (no such database, no such role) are not
+            # wrapped by SQLAlchemy: give them the same one line, with the fix.
+            await self.engine.dispose()
+            fix = _postgres_fix(exc, self.url)
+            if fix is None:
+                raise
+            raise DatabaseUnavailable(self.safe_url, fix) from None
+        if problems:
+            await self.engine.dispose()
+            raise DatabaseDamaged(self.url.database or "", problems[0], more=len(problems) - 1)
+
+    @staticmethod
+    async def _quick_check(conn: Any) -> list[str]:
+        """SQLite's page-level consistency check; an empty list when the file is sound."""
+        rows = (await conn.exec_driver_sql("PRAGMA quick_check")).all()
+        lines = [line.strip() for r in rows for line in str(r[0]).splitlines()]
+        found = [line for line in lines if line and not line.startswith("***")]
+        return [] if found == ["ok"] else found
 
     async def upgrade(self, revision: str = "head") -> None:
         """Run the Alembic migrations up to ``revision``."""
@@ -119,6 +145,39 @@ class Database:
     async def close(self) -> None:
         """Release every pooled connection."""
         await self.engine.dispose()
+
+
+def _is_corruption(exc: BaseException) -> bool:
+    text = str(getattr(exc, "orig", None) or exc).lower()
+    return "malformed" in text or "file is not a database" in text or "corrupt" in text
+
+
+# PostgreSQL SQLSTATEs of a server that answered but refused the connection, and the fix.
+_INVALID_CATALOG = "3D000"  # database does not exist
+_INVALID_AUTHORIZATION = "28000"  # role does not exist
+_INVALID_PASSWORD = "28P01"
+
+
+def _postgres_fix(exc: BaseException, url: URL) -> str | None:
+    """One sentence for a PostgreSQL server's refusal at connect time, or None for other errors."""
+    try:
+        from asyncpg.exceptions import PostgresError
+    except ImportError:  # pragma: no cover - asyncpg is a dependency
+        return None
+    orig = getattr(exc, "orig", None) or exc
+    if not isinstance(orig, PostgresError):
+        return None
+    state = getattr(orig, "sqlstate", None)
+    host = f"-h {url.host} " if url.host else ""
+    port = f"-p {url.port} " if url.port else ""
+    if state == _INVALID_CATALOG:
+        owner = f"-O {url.username} " if url.username else ""
+        return f"{orig}; create it with `createdb {host}{port}-U postgres {owner}{url.database}`, or fix database.url"
+    if state == _INVALID_AUTHORIZATION and "role" in str(orig):
+        return f"{orig}; create it with `createuser {host}{port}-U postgres {url.username}` (and grant it the database), or fix database.url"
+    if state == _INVALID_PASSWORD:
+        return f"{orig}; set DONATION_WATCH_DATABASE__PASSWORD to the role's password"
+    return f"the server refused the connection: {orig}"
 
 
 def _short_reason(exc: BaseException) -> str:

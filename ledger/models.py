@@ -34,6 +34,10 @@ class EventKind(StrEnum):
     TRANSFER_REINCLUDED = "transfer.reincluded"
     SANCTIONS_HIT = "sanctions.hit"
     SANCTIONS_DELISTED = "sanctions.delisted"
+    # A list source: its update failed, the list in force is too old, or both have cleared.
+    SANCTIONS_UPDATE_FAILED = "sanctions.update_failed"
+    SANCTIONS_LIST_STALE = "sanctions.list_stale"
+    SANCTIONS_LIST_OK = "sanctions.list_ok"
     WATCHER_FAILED = "watcher.failed"
     WATCHER_RECOVERED = "watcher.recovered"
 
@@ -170,3 +174,4 @@ class Event(SQLModel, table=True):
 from ledger import screening_tables  # noqa: E402,F401
 from ledger import ethereum_tables  # noqa: E402,F401
 from ledger import valuation_tables  # noqa: E402,F401
+from ledger import chat_tables  # noqa: E402,F401

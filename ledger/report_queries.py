@@ -90,3 +90,34 @@ async def watcher_states(session: AsyncSession) -> dict[str, WatcherState]:
 async def orphaned_count(session: AsyncSession) -> int:
     """How many stored transfers were dropped from their chain."""
     return int(await session.scalar(select(func.count()).select_from(Transfer).where(Transfer.status == TransferStatus.ORPHANED)) or 0)
+
+
+async def largest_per_asset(session: AsyncSession, start: datetime, end: datetime, *, per_asset: int = 5) -> dict[str, list[Transfer]]:
+    """Per asset, the biggest counted transfers first seen in [start, end), biggest first."""
+    assets = (await session.execute(
+        select(Transfer.asset).where(Transfer.first_seen >= start, Transfer.first_seen < end, Transfer.status.in_(_COUNTED)).distinct()
+    )).scalars().all()
+    out: dict[str, list[Transfer]] = {}
+    for asset in sorted(assets):
+        stmt = (select(Transfer).where(Transfer.asset == asset, Transfer.first_seen >= start, Transfer.first_seen < end,
+                                       Transfer.status.in_(_COUNTED)).order_by(Transfer.amount.desc(), Transfer.id).limit(per_asset))
+        out[asset] = list((await session.execute(stmt)).scalars())
+    return out
+
+
+async def chain_tip(session: AsyncSession, chain: str) -> int | None:
+    """The highest block a block-scanning watcher has stored for ``chain`` (None when it keeps no cursor)."""
+    from ledger.models import ChainCursor
+
+    return await session.scalar(select(ChainCursor.height).where(ChainCursor.chain == chain))
+
+
+async def neighbour_event(session: AsyncSession, kind: str, chain: str | None, *, before_id: int | None = None,
+                          after_id: int | None = None) -> Event | None:
+    """The nearest event of ``kind`` on ``chain`` before (or after) an event id."""
+    stmt = select(Event).where(Event.kind == kind, Event.chain == chain)
+    if before_id is not None:
+        stmt = stmt.where(Event.id < before_id).order_by(Event.id.desc())
+    else:
+        stmt = stmt.where(Event.id > (after_id or 0)).order_by(Event.id)
+    return (await session.execute(stmt.limit(1))).scalars().first()

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Optional
 
-from sqlalchemy import Column, Date, ForeignKey, Index, Integer, Text, text
+from sqlalchemy import Boolean, Column, Date, ForeignKey, Index, Integer, Text, false, text
 from sqlmodel import Field, SQLModel
 
 from ledger.types import UTCDateTime, utcnow
@@ -29,6 +29,9 @@ class ScreeningListVersion(SQLModel, table=True):
     count: int
     skipped: int = 0
     loaded_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    # Set when an operator put this version in force with --force although a newer one was in force.
+    forced_by: Optional[str] = Field(default=None, max_length=64)
+    forced_at: Optional[datetime] = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
 
 
 class ScreeningListEntry(SQLModel, table=True):
@@ -64,6 +67,9 @@ class ScreeningSource(SQLModel, table=True):
     last_error: Optional[str] = Field(default=None, sa_column=Column(Text, nullable=True))
     etag: Optional[str] = Field(default=None, max_length=300)
     last_modified: Optional[str] = Field(default=None, max_length=100)
+    # Which bad conditions people were told about (once per streak, until sanctions.list_ok).
+    failure_announced: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, server_default=false()))
+    stale_announced: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, server_default=false()))
 
 
 class ScreeningHit(SQLModel, table=True):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 
 class ScreeningError(Exception):
     """Base of every error raised by the screening room."""
@@ -26,3 +28,22 @@ class InvalidScreeningAddress(ScreeningError, ValueError):
         self.value = value
         self.reason = reason
         super().__init__(f'"{value}" cannot be screened as an address ({reason})')
+
+
+class OlderListRefused(ScreeningListError):
+    """A list published before the version in force: putting it in force would undo newer listings.
+
+    An operator may still install it with ``--force`` (recorded on the version: who and when).
+    """
+
+    def __init__(self, source: str, origin: str, published: date, in_force: date, *, removed: int, added: int) -> None:
+        self.origin = origin
+        self.published = published
+        self.in_force = in_force
+        self.removed = removed
+        self.added = added
+        super().__init__(
+            source,
+            f"{origin} is the list of {published.isoformat()}, older than the list of {in_force.isoformat()} in force "
+            f"(it would remove {removed} and add {added} listed addresses); the list of {in_force.isoformat()} stays in force",
+        )

@@ -10,11 +10,13 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 from ledger.database import Database
-from screening.errors import ScreeningListError
+from screening.errors import OlderListRefused, ScreeningListError
 from screening.fetch import DEFAULT_MAX_BYTES, DEFAULT_TIMEOUT, USER_AGENT, fetch
+from screening.health import DEFAULT_MAX_AGE, SourceHealth, assess
 from screening.index import ListVersionInfo
 from screening.model import ParsedList
 from screening.ofac_xml import SOURCE as OFAC_SOURCE
@@ -41,11 +43,13 @@ class ListsConfig:
     timeout: float = DEFAULT_TIMEOUT
     max_bytes: int = DEFAULT_MAX_BYTES
     user_agent: str = USER_AGENT
+    # A list older than this, and not confirmed current within it, is told as stale.
+    max_age: timedelta = DEFAULT_MAX_AGE
 
 
 @dataclass
 class UpdateResult:
-    """One source's update: installed, unchanged, not modified, or failed (with the reason)."""
+    """One source's update: installed, unchanged, not modified, refused (older than the list in force) or failed."""
 
     source: str
     outcome: str
@@ -53,10 +57,16 @@ class UpdateResult:
     report: InstallReport | None = None
     reason: str | None = None
     skipped: tuple[str, ...] = field(default=())
+    health: SourceHealth | None = None
 
     @property
     def failed(self) -> bool:
         return self.outcome == "failed"
+
+    @property
+    def refused(self) -> bool:
+        """An older list offered from a file: not a failure of the source, an operator's decision."""
+        return self.outcome == "refused"
 
 
 async def _in_force(db: Database, source: str) -> ListVersionInfo | None:
@@ -75,10 +85,19 @@ async def _fail(db: Database, source: str, exc: ScreeningListError) -> UpdateRes
 
 
 async def _put_in_force(
-    db: Database, parsed: ParsedList, *, etag: str | None = None, last_modified: str | None = None, allow_empty: bool = False
+    db: Database,
+    parsed: ParsedList,
+    *,
+    etag: str | None = None,
+    last_modified: str | None = None,
+    allow_empty: bool = False,
+    checked: bool = True,
+    forced_by: str | None = None,
 ) -> UpdateResult:
     async with db.session() as s:
-        report = await install(s, parsed, etag=etag, last_modified=last_modified, allow_empty=allow_empty)
+        report = await install(
+            s, parsed, etag=etag, last_modified=last_modified, allow_empty=allow_empty, checked=checked, forced_by=forced_by
+        )
     outcome = "unchanged" if report.unchanged else "installed"
     return UpdateResult(parsed.source, outcome, in_force=report.version, report=report, skipped=parsed.skipped)
 
@@ -90,12 +109,21 @@ async def _guarded(db: Database, source: str, work: Callable[[], Awaitable[Updat
         return await _fail(db, source, exc)
 
 
-async def update_from_file(db: Database, path: str | Path) -> UpdateResult:
-    """Put a local SDN_ADVANCED.XML (plain or .bz2) in force as the OFAC list."""
+async def update_from_file(db: Database, path: str | Path, *, forced_by: str | None = None) -> UpdateResult:
+    """Put a local SDN_ADVANCED.XML (plain or .bz2) in force as the OFAC list.
+
+    A file published before the list in force is refused (outcome "refused", nothing recorded on
+    the source) unless ``forced_by`` names who insists. Loading a file is not a check of OFAC
+    itself: the source's last successful check and failure state are left as they are.
+    """
 
     async def work() -> UpdateResult:
         parsed = await asyncio.to_thread(parse_ofac_file, path)
-        return await _put_in_force(db, parsed)
+        try:
+            return await _put_in_force(db, parsed, checked=False, forced_by=forced_by)
+        except OlderListRefused as exc:
+            log.debug("older list refused source=%s file=%s published=%s in_force=%s", exc.source, path, exc.published, exc.in_force)
+            return UpdateResult(OFAC_SOURCE, "refused", in_force=await _in_force(db, OFAC_SOURCE), reason=exc.reason)
 
     return await _guarded(db, OFAC_SOURCE, work)
 
@@ -174,13 +202,22 @@ async def update_opensanctions(db: Database, path: str) -> UpdateResult:
     return await _guarded(db, OPENSANCTIONS_SOURCE, work)
 
 
-async def update_all(db: Database, config: ListsConfig, *, ofac_file: str | Path | None = None) -> list[UpdateResult]:
-    """Update every configured source, each on its own; the results say what happened to each."""
-    results = [await (update_from_file(db, ofac_file) if ofac_file else update_ofac(db, config))]
+async def update_all(
+    db: Database, config: ListsConfig, *, ofac_file: str | Path | None = None, forced_by: str | None = None
+) -> list[UpdateResult]:
+    """Update every configured source, each on its own; the results say what happened to each.
+
+    After each source, its health is assessed: a failure or a stale list starts a streak told
+    once as an event, and its end is told as ``sanctions.list_ok`` (see screening.health).
+    """
+    results = [await (update_from_file(db, ofac_file, forced_by=forced_by) if ofac_file else update_ofac(db, config))]
     for location in config.extra_lists:
         results.append(await update_plain(db, location, config))
     if config.own_list:
         results.append(await update_own(db, config.own_list))
     if config.opensanctions_file:
         results.append(await update_opensanctions(db, config.opensanctions_file))
+    for result in results:
+        async with db.session() as s:
+            result.health = await assess(s, result.source, max_age=config.max_age)
     return results

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ledger.screening_tables import ScreeningListVersion
 from ledger.types import utcnow
 from screening.diff import ListDiff, diff
-from screening.errors import ScreeningListError
+from screening.errors import OlderListRefused, ScreeningListError
 from screening.hits import delist
 from screening.index import ListVersionInfo, ScreeningIndex
 from screening.model import ParsedList
@@ -34,6 +34,7 @@ class InstallReport:
     delisted_hits: int = 0
     skipped: tuple[str, ...] = field(default=())
     index: ScreeningIndex | None = field(default=None, repr=False)
+    forced: bool = False  # an older list put in force over a newer one, by an operator's --force
 
 
 def check_usable(parsed: ParsedList) -> None:
@@ -54,11 +55,14 @@ async def install(
     last_modified: str | None = None,
     allow_empty: bool = False,
     checked: bool = True,
+    forced_by: str | None = None,
 ) -> InstallReport:
     """Make ``parsed`` the current version of its source, unless it is the version already in force.
 
-    Added addresses re-screen every stored past sender; removed addresses mark earlier hits
-    delisted. The swap, the hits and their events commit together with the caller's transaction.
+    A list published before the one in force is refused (OlderListRefused) unless ``forced_by``
+    names who insists; the version then records who forced it and when. Added addresses re-screen
+    every stored past sender; removed addresses mark earlier hits delisted. The swap, the hits and
+    their events commit together with the caller's transaction.
     """
     now = now or utcnow()
     if not allow_empty:
@@ -76,7 +80,20 @@ async def install(
         return InstallReport(parsed.source, info_of(current), unchanged=True, skipped=parsed.skipped)
     old_entries = await entries_of(session, current.id) if current is not None and current.id is not None else []
     changes: ListDiff = diff(old_entries, parsed.entries)
+    older = current is not None and _is_older(parsed, current)
+    if older and forced_by is None:
+        assert current is not None and current.published is not None and parsed.published is not None
+        raise OlderListRefused(
+            parsed.source, parsed.origin, parsed.published, current.published,
+            removed=len(changes.removed), added=len(changes.added),
+        )  # fmt: skip
     version: ScreeningListVersion = await store_version(session, parsed, now)
+    if older:
+        version.forced_by, version.forced_at = forced_by, now
+        log.warning(
+            "older list forced in force source=%s published=%s replaces=%s by=%s",
+            parsed.source, parsed.published, current.published if current else None, forced_by,
+        )  # fmt: skip
     state.current_version_id = version.id
     # HTTP validators describe the version in force: a version from a file has none.
     state.etag, state.last_modified = etag, last_modified
@@ -99,7 +116,13 @@ async def install(
         delisted_hits=len(delisted),
         skipped=parsed.skipped,
         index=index,
+        forced=older,
     )
+
+
+def _is_older(parsed: ParsedList, current: ScreeningListVersion) -> bool:
+    """Whether ``parsed`` was published before the version in force (both dates known)."""
+    return parsed.published is not None and current.published is not None and parsed.published < current.published
 
 
 async def record_failure(session: AsyncSession, source: str, reason: str, *, now: datetime | None = None) -> None:

@@ -15,10 +15,8 @@ from decimal import Decimal
 from typing import Any
 
 import aiohttp
-from aiolimiter import AsyncLimiter
-
 from valuation.errors import PriceUnavailable
-from watchers.retry import RetryPolicy, parse_retry_after
+from watchers.retry import RetryPolicy, parse_retry_after, rate_limiter
 
 log = logging.getLogger(__name__)
 
@@ -38,11 +36,7 @@ class HttpSource:
         session: aiohttp.ClientSession | None = None,
     ) -> None:
         self.url = url.rstrip("/")
-        # At most one second's worth of requests in a burst; below 1/s, one request per 1/rate seconds.
-        if requests_per_second >= 1:
-            self.limiter = AsyncLimiter(requests_per_second, 1.0)
-        else:
-            self.limiter = AsyncLimiter(1, 1.0 / requests_per_second)
+        self.limiter = rate_limiter(requests_per_second)
         self._timeout = aiohttp.ClientTimeout(total=timeout_seconds)
         self._retry = retry or RetryPolicy()
         self._session = session

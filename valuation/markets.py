@@ -7,12 +7,13 @@ from dataclasses import dataclass, field
 
 # asset -> source -> the base symbol that source trades it under. Stablecoins are priced by their
 # own market (USDT-USD, ...), never assumed to be worth exactly 1.00.
+# For CoinGecko it is the coin's API id.
 DEFAULT_MARKETS: dict[str, dict[str, str]] = {
-    "BTC": {"coinbase": "BTC", "kraken": "XBT"},
-    "ETH": {"coinbase": "ETH", "kraken": "ETH"},
-    "USDT": {"coinbase": "USDT", "kraken": "USDT"},
-    "USDC": {"coinbase": "USDC", "kraken": "USDC"},
-    "DAI": {"coinbase": "DAI", "kraken": "DAI"},
+    "BTC": {"coinbase": "BTC", "kraken": "XBT", "coingecko": "bitcoin"},
+    "ETH": {"coinbase": "ETH", "kraken": "ETH", "coingecko": "ethereum"},
+    "USDT": {"coinbase": "USDT", "kraken": "USDT", "coingecko": "tether"},
+    "USDC": {"coinbase": "USDC", "kraken": "USDC", "coingecko": "usd-coin"},
+    "DAI": {"coinbase": "DAI", "kraken": "DAI", "coingecko": "dai"},
 }
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import getpass
+import os
 import sys
 from pathlib import Path
 
@@ -26,36 +28,54 @@ def sanctions() -> None:
     """Sanctions lists: update them, see which are in force, check an address."""
 
 
+def operator_name() -> str:
+    """Who runs this command, as the operating system knows them (recorded on a forced list)."""
+    try:
+        return getpass.getuser()[:64]
+    except Exception:  # noqa: BLE001 - no login name (e.g. a container's bare uid)
+        return f"uid {os.getuid()}" if hasattr(os, "getuid") else "unknown user"
+
+
 @sanctions.command("update")
 @click.option("--file", "file", type=click.Path(dir_okay=False, path_type=Path), help="Load this SDN_ADVANCED.XML (or .xml.bz2) instead of downloading it.")
+@click.option("--force", is_flag=True, help="With --file: put the file in force even if it is older than the list in force (your user name and the time are recorded).")
 @pass_app
-def update(app: AppContext, file: Path | None) -> None:
+def update(app: AppContext, file: Path | None, force: bool) -> None:
     """Fetch OFAC's list (conditional GET) and reload the configured lists; a failure keeps the last good version."""
     from bot.app import App
     from bot.screening_wiring import lists_config
     from screening.update import update_all
 
     settings = app.settings
+    if force and file is None:
+        raise click.UsageError("--force goes with --file (a download is never older than what OFAC publishes)")
+    forced_by = operator_name() if force else None
 
     async def _go() -> list[UpdateResult]:
         async with await App.open(settings) as running:
             # First start: the bundled snapshot goes in force, so a failed download still leaves a list.
             await running.screener.ensure_lists()
-            return await update_all(running.db, lists_config(settings), ofac_file=file)
+            return await update_all(running.db, lists_config(settings), ofac_file=file, forced_by=forced_by)
 
     results = run_async(_go)
     for r in results:
         if r.failed:
             click.echo(f"{r.source}: update FAILED: {r.reason}")
             continue
+        if r.refused:
+            click.echo(f"error: {r.source}: {r.reason}; add --force to put it in force anyway", err=True)
+            continue
         assert r.in_force is not None
-        line = f"{r.source}: {r.outcome}; in force: {_when(r.in_force)}, {r.in_force.count} addresses, sha256 {r.in_force.sha256[:12]}"
+        outcome = f"{r.outcome} (forced by {forced_by})" if forced_by and r.report and r.report.forced else r.outcome
+        line = f"{r.source}: {outcome}; in force: {_when(r.in_force)}, {r.in_force.count} addresses, sha256 {r.in_force.sha256[:12]}"
         if r.report is not None and not r.report.unchanged:
             rep = r.report
             line += f"; +{len(rep.added)} -{len(rep.removed)} addresses, {rep.new_hits} new hits on past senders, {rep.delisted_hits} hits delisted"
         if r.skipped:
             line += f"; {len(r.skipped)} values skipped (see the log)"
         click.echo(line)
+    if any(r.refused for r in results):
+        sys.exit(2)
     if any(r.failed for r in results):
         sys.exit(1)
 

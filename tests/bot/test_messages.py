@@ -99,3 +99,13 @@ class TestConsoleLayout:
             "    Needs a human: nothing", "    tx: https://x/tx/1", f"    image: {(tmp_path / 'chart.png').resolve()}",
         ]
         assert (tmp_path / "chart.png").read_bytes() == b"\x89PNG"
+
+
+class TestSummaryDue:
+    async def test_summary_due_renders_the_summary_with_its_chart(self, db: Database) -> None:
+        """A summary.due event renders the daily summary (figures and chart) for every channel."""
+        await seed(db)
+        async with db.session() as s:
+            await record_event(s, "summary.due", day="2026-11-29")  # type: ignore[arg-type]
+        message = await render(db, (await events(db))[-1])
+        assert message is not None and message.title.startswith("Daily summary") and message.image is not None

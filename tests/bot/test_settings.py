@@ -156,6 +156,27 @@ class TestBadConfig:
         assert 'chains.ethereum.chain_id: "one"' in error_of(path)
 
 
+class TestScreeningSchedule:
+    def test_lists_are_checked_hourly_and_stale_after_three_days(self, tmp_path: Path) -> None:
+        """By default the lists are checked every hour and a list unconfirmed for 3 days is stale."""
+        from datetime import timedelta
+
+        from bot.screening_wiring import lists_config
+
+        settings = load_settings(write(tmp_path, BASE))
+        assert settings.screening.update_hours == 1
+        assert lists_config(settings).max_age == timedelta(days=3)
+
+    def test_max_list_age_is_configurable(self, tmp_path: Path) -> None:
+        """screening.max_list_age_days reaches the screening room."""
+        from datetime import timedelta
+
+        from bot.screening_wiring import lists_config
+
+        settings = load_settings(write(tmp_path, BASE + "[screening]\nmax_list_age_days = 7\n"))
+        assert lists_config(settings).max_age == timedelta(days=7)
+
+
 class TestChatSettings:
     def test_discord_alert_and_summary_keys_load(self, tmp_path: Path) -> None:
         """guild, channels, operator role, per-asset minimums, policy and summary time load typed."""

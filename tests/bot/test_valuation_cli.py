@@ -119,6 +119,27 @@ class TestValuationSettings:
             load_settings(config(tmp_path, extra='[valuation]\nsources = ["binance"]\n'))
         assert "valuation.sources" in str(info.value) and "binance" in str(info.value)
 
+    def test_coingecko_without_a_key_is_one_line(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        """Listing coingecko without DONATION_WATCH_VALUATION__COINGECKO_KEY says which variable to set."""
+        monkeypatch.delenv("DONATION_WATCH_VALUATION__COINGECKO_KEY", raising=False)
+        with pytest.raises(ConfigError) as info:
+            load_settings(config(tmp_path, extra='[valuation]\nsources = ["coinbase", "coingecko"]\n'))
+        assert "valuation.sources" in str(info.value) and "DONATION_WATCH_VALUATION__COINGECKO_KEY" in str(info.value)
+
+    def test_coingecko_key_in_the_file_is_refused(self, tmp_path: Path) -> None:
+        """The CoinGecko key is a secret: read only from the environment, never from the file."""
+        with pytest.raises(ConfigError) as info:
+            load_settings(config(tmp_path, extra='[valuation]\ncoingecko_key = "abc"\n'))
+        assert "secrets are not read from files" in str(info.value)
+
+    def test_coingecko_with_a_key_from_the_environment_is_built(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        """With the key in the environment, coingecko becomes a source in the configured order."""
+        from bot.valuation_wiring import build_sources
+
+        monkeypatch.setenv("DONATION_WATCH_VALUATION__COINGECKO_KEY", "k")
+        s = load_settings(config(tmp_path, extra='[valuation]\nsources = ["coingecko", "kraken"]\n'))
+        assert [src.name for src in build_sources(s)] == ["coingecko", "kraken"]
+
     def test_markets_override_the_defaults(self, tmp_path: Path) -> None:
         """An operator's market mapping is added to the defaults (BTC stays mapped)."""
         from bot.valuation_wiring import valuation_config

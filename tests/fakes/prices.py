@@ -16,6 +16,11 @@ valuation/kraken.py for the citations):
   ``since``; errors as strings in ``error`` (``EQuery:Unknown asset pair``) with HTTP 200. Result
   keys are Kraken's own names (``XXBTZUSD`` for ``XBTUSD``).
 
+- CoinGecko ``GET /api/v3/coins/{id}/market_chart/range?vs_currency=&from=&to=`` (key in the
+  ``x-cg-demo-api-key`` header, else 401): ``{"prices": [[ms, price], ...], "market_caps": [...],
+  "total_volumes": [...]}``, hourly points (a few minutes past the hour) for ranges up to 90
+  days, daily ones above; the demo plan refuses ``from`` older than 365 days (401, error 10012).
+
 Prices are a deterministic function of (market, granularity, candle time), so tests can compute
 the expected price. Tests set the clock (``now``), make hours empty (``gaps``), fail routes
 (429 with Retry-After, 5xx outages), and read request counts per route.
@@ -49,6 +54,8 @@ MARKETS: dict[str, tuple[Decimal, Decimal]] = {
     "USDC-EUR": (Decimal("0.9"), Decimal("0.000001")),
     "DAI-EUR": (Decimal("0.9"), Decimal("0.000001")),
 }
+# CoinGecko coin id -> the base of our markets.
+COINGECKO_IDS = {"bitcoin": "BTC", "ethereum": "ETH", "tether": "USDT", "usd-coin": "USDC", "dai": "DAI"}
 # Kraken pair as asked -> (market, the key Kraken answers under).
 KRAKEN_PAIRS: dict[str, tuple[str, str]] = {
     "XBTUSD": ("BTC-USD", "XXBTZUSD"), "ETHUSD": ("ETH-USD", "XETHZUSD"), "USDTUSD": ("USDT-USD", "USDTZUSD"),
@@ -79,6 +86,7 @@ class PriceFake:
         self.kraken_pairs = set(KRAKEN_PAIRS) if kraken is None else set(kraken)
         # market -> set of (granularity, candle start) with no trades (omitted candles)
         self.gaps: dict[str, set[tuple[int, int]]] = {}
+        self.coingecko_key = "test-demo-key"
         self.requests: Counter[str] = Counter()
         self.calls: list[tuple[str, dict[str, str]]] = []
         self._faults: list[_Fault] = []
@@ -112,7 +120,8 @@ class PriceFake:
     # -- faults ------------------------------------------------------------------------------
 
     def fail(self, prefix: str, status: int = 503, *, times: int | None = None, retry_after: str | None = None) -> None:
-        """Answer requests whose path starts with ``prefix`` with ``status`` (``times`` times, or until healed)."""
+        """Answer requests whose path starts with ``prefix`` with ``status`` (``times`` times, or until
+        healed); status 200 is Kraken's ``EGeneral:Too many requests`` inside a 200 answer."""
         self._faults.append(_Fault(prefix, status, times, retry_after))
 
     def heal(self) -> None:
@@ -128,6 +137,7 @@ class PriceFake:
         app.router.add_get("/products/{product}/candles", self._candles)
         app.router.add_get("/0/public/OHLC", self._ohlc)
         app.router.add_get("/0/public/Trades", self._trades)
+        app.router.add_get("/api/v3/coins/{id}/market_chart/range", self._market_chart)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -153,6 +163,8 @@ class PriceFake:
                 if fault.times <= 0:
                     self._faults.remove(fault)
             headers = {"Retry-After": fault.retry_after} if fault.retry_after else {}
+            if fault.status == 200:  # Kraken reports being busy inside a 200 answer
+                return web.json_response({"error": ["EGeneral:Too many requests"]})
             if fault.status == 429:
                 return web.json_response({"message": "Public rate limit exceeded"}, status=429, headers=headers)
             return web.Response(status=fault.status, text="<html><body>upstream unavailable</body></html>",
@@ -237,6 +249,32 @@ class PriceFake:
             hour += 3600
         last = str(int(rows[-1][2]) * 10**9) if rows else str(since_raw)
         return web.json_response({"error": [], "result": {key: rows, "last": last}})
+
+    # -- CoinGecko ---------------------------------------------------------------------------
+
+    async def _market_chart(self, request: web.Request) -> web.Response:
+        if request.headers.get("x-cg-demo-api-key") != self.coingecko_key:
+            return web.json_response({"status": {"error_code": 10002, "error_message": "API Key Missing"}}, status=401)
+        coin = request.match_info["id"]
+        vs = request.query.get("vs_currency", "").upper()
+        market = f"{COINGECKO_IDS.get(coin, '?')}-{vs}"
+        if market not in MARKETS:
+            return web.json_response({"error": "coin not found"}, status=404)
+        start, end = _time(request.query["from"]), _time(request.query["to"])
+        if start < self.now - 365 * 86400:
+            return web.json_response({"error": {"status": {"error_code": 10012, "error_message":
+                "Your request exceeds the allowed time range. Public API users are limited to querying historical "
+                "data within the past 365 days."}}}, status=401)
+        step = 3600 if end - start <= 90 * 86400 else 86400
+        points = []
+        t = start - start % step
+        while t <= min(end, self.now):
+            at = t + (197 if step == 3600 else 0)
+            if start <= at <= end and at <= self.now and self.traded(market, 3600, t - t % 3600):
+                points.append(f"[{at * 1000},{self.close(market, 3600, t - t % 3600)}]")
+            t += step
+        body = '{"prices":[' + ",".join(points) + '],"market_caps":[],"total_volumes":[]}'
+        return web.Response(text=body, content_type="application/json")
 
 
 def _time(value: str) -> int:

@@ -143,7 +143,7 @@ class TestAllSources:
 
 class TestFileThenDownload:
     async def test_a_file_version_forgets_the_download_validators(self, db: Database, fake_ofac: FakeOfac, tmp_path: Path) -> None:
-        """After `update --file`, the next download is a full GET, not a 304 against an older version."""
+        """After `update --file`, the next download is a full GET (not a 304 against another version), checked by date."""
         from screening.update import update_from_file
 
         from tests.screening.conftest import EXCERPT_1119
@@ -152,4 +152,6 @@ class TestFileThenDownload:
         assert (await update_from_file(db, EXCERPT_1119)).outcome == "installed"
         result = await update_ofac(db, _config(fake_ofac.url, tmp_path))
         assert "If-None-Match" not in fake_ofac.requests[-1]
-        assert result.outcome == "installed" and result.in_force is not None and result.in_force.published == date(2025, 3, 4)
+        # The server's 2025-03-04 list is older than the file's: refused, and the newer one stays.
+        assert result.failed and "older than the list of 2025-11-19 in force" in (result.reason or "")
+        assert result.in_force is not None and result.in_force.published == date(2025, 11, 19)

@@ -22,9 +22,9 @@ from tests.screening.conftest import (
 MARCH_21 = datetime(2025, 3, 21, 18, 0, tzinfo=timezone.utc)
 
 
-async def _install(db: Database, path, now: datetime | None = None):  # type: ignore[no-untyped-def]
+async def _install(db: Database, path, now: datetime | None = None, forced_by: str | None = None):  # type: ignore[no-untyped-def]
     async with db.session() as s:
-        return await install(s, parse_file(path), now=now)
+        return await install(s, parse_file(path), now=now, forced_by=forced_by)
 
 
 class TestVersions:
@@ -68,7 +68,7 @@ class TestVersions:
         """A screener rebuilds its index when the version in force changes in the database."""
         screener = Screener(db)
         await screener.ensure_lists()
-        await _install(db, EXCERPT_0304)
+        await _install(db, EXCERPT_0304, forced_by="test")  # older than the bundled snapshot
         [match] = [m for m in await screener.check(tornado_addresses()[0]) if m.entry.party_ref == "39796"]
         assert match.list.published == date(2025, 3, 4)
 
@@ -105,7 +105,7 @@ class TestMarchUpdate:
         old = await store_transfer(db, (tornado,), txid="0x" + "33" * 32)
         assert (await Screener(db).screen_new()).hits == []
         now = datetime(2025, 3, 25, 9, 0, tzinfo=timezone.utc)
-        report = await _install(db, EXCERPT_0304, now=now)
+        report = await _install(db, EXCERPT_0304, now=now, forced_by="test")  # back to the older list
         assert len(report.added) == 90 and report.new_hits == 1
         async with db.session() as s:
             [hit] = (await s.execute(select(ScreeningHit))).scalars().all()

@@ -168,6 +168,15 @@ class TestFailures:
         assert v is not None and v.source == "kraken" and prices.requests["candles"] == 1
         assert any("no market USDC-USD" in e for e in report.errors)
 
+    async def test_kraken_busy_inside_a_200_is_retried(self, db: Database, store: Store, prices: PriceFake, sources: list) -> None:
+        """Kraken's "EGeneral:Too many requests" (HTTP 200) is retried like a 429, then prices the transfer."""
+        prices.fail("/products", 503)
+        prices.fail("/0/public/OHLC", 200, times=1)
+        tid = await store("BTC", 8, 10**8, hours_ago(20))
+        await value_pending(db, sources, now=NOW)
+        v = await _value(db, tid)
+        assert v is not None and v.source == "kraken" and prices.requests["OHLC"] == 2
+
     async def test_kraken_prices_older_moments_from_the_first_trade_after(
         self, db: Database, store: Store, prices: PriceFake, sources: list
     ) -> None:

@@ -48,6 +48,7 @@ run: $(RUN_STAMP)
 	$(BIN)/donation-watch --config $(CONFIG) run
 
 test: $(TEST_TOOLS) postgres
+	$(BIN)/hadolint Dockerfile
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: $(TEST_TOOLS) postgres

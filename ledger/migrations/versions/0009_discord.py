@@ -1,7 +1,7 @@
 """the chat layer's audit of wallet changes and the daily summaries made due
 
-Revision ID: 0008_discord
-Revises: 0007_valuation
+Revision ID: 0009_discord
+Revises: 0008_sanctions_guard
 """
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from alembic import op
 
 import ledger.types
 
-revision = "0008_discord"
-down_revision = "0007_valuation"
+revision = "0009_discord"
+down_revision = "0008_sanctions_guard"
 branch_labels = None
 depends_on = None
 

@@ -7,12 +7,13 @@ TEST_STAMP := $(VENV)/.installed-dev
 CONFIG ?= config/example.toml
 PYTEST_ARGS ?=
 
-.PHONY: run test bench postgres clean help
+.PHONY: run test bench demo postgres clean help
 
 help:
 	@echo "make run    - install and run the bot with $(CONFIG) (console output without a Discord token)"
 	@echo "make test   - install dev dependencies and test tools, run the whole suite (SQLite and PostgreSQL)"
 	@echo "make bench  - run the benchmarks in benchmarks/"
+	@echo "make demo   - offline demo: a local Ethereum node, four donations, the bot in console mode"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +51,9 @@ run: $(RUN_STAMP)
 test: $(TEST_TOOLS) postgres
 	$(BIN)/hadolint Dockerfile
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+demo: $(TEST_TOOLS)
+	$(BIN)/python -m demo
 
 bench: $(TEST_TOOLS) postgres
 	$(BIN)/python -m benchmarks

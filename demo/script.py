@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import shutil
 import signal
 import sys
@@ -58,7 +59,7 @@ port = 0
 kind = "evm"
 chain_id = 31337
 rpc_urls = ["{rpc_url}"]
-confirmations = 2
+confirmations = 6
 poll_seconds = 1
 timeout_seconds = 5
 
@@ -74,8 +75,10 @@ label = "Relief fund"
 start_height = 1
 
 [screening]
-# Offline: the download fails and the OFAC snapshot bundled with the bot stays in force.
+# Offline: the download fails (one warning) and the OFAC snapshot bundled with the bot stays in force.
 ofac_url = "http://127.0.0.1:9/offline"
+# The bundled snapshot is older than the 3 days a running bot allows; the demo accepts it.
+max_list_age_days = 3650
 """ + valuation_toml(prices_url))
     return path
 
@@ -116,11 +119,15 @@ async def demo(say: Callable[[str], None], *, timeout: float = 60.0) -> DemoResu
             sys.executable, "-m", "bot", "--config", str(config), "run", cwd=ROOT,
             env={**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"},
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-        stderr_task = asyncio.create_task(_collect(bot.stderr))  # type: ignore[arg-type]
+        log: list[str] = []
+        stderr_task = asyncio.create_task(_collect(bot.stderr, log))  # type: ignore[arg-type]
         ready = asyncio.Event()
         reader = asyncio.create_task(_echo(bot.stdout, result.console, say, ready))  # type: ignore[arg-type]
         await asyncio.wait_for(ready.wait(), timeout)
-        if bot.returncode is not None or reader.done():
+        health = await _first_good_poll(log, started + timeout, stderr_task)
+        if health is not None:
+            say(f"demo: the bot's first poll is done; {health}/healthz answers 200")
+        if bot.returncode is not None or reader.done() or health is None:
             await reader
             result.bot_exit = await bot.wait()
             result.bot_stderr = await stderr_task
@@ -139,7 +146,7 @@ async def demo(say: Callable[[str], None], *, timeout: float = 60.0) -> DemoResu
 
         deadline = started + timeout
         while _missing(result.console) and time.monotonic() < deadline:
-            dev.mine(1)  # a new block every second: confirmations come after 2
+            dev.mine(1)  # a new block every second: a donation counts as confirmed 6 blocks deep
             await asyncio.sleep(1)
         result.missing = _missing(result.console)
 
@@ -190,5 +197,29 @@ async def _echo(stream: asyncio.StreamReader, lines: list[str], say: Callable[[s
     ready.set()
 
 
-async def _collect(stream: asyncio.StreamReader) -> str:
-    return (await stream.read()).decode()
+async def _collect(stream: asyncio.StreamReader, lines: list[str]) -> str:
+    while line := await stream.readline():
+        lines.append(line.decode())
+    return "".join(lines)
+
+
+async def _first_good_poll(log: list[str], deadline: float, stderr: asyncio.Task[str]) -> str | None:
+    """The bot's base URL once /healthz reports a successful poll of the chain; None if it never does."""
+    import aiohttp
+
+    base = None
+    async with aiohttp.ClientSession() as client:
+        while time.monotonic() < deadline and not stderr.done():
+            if base is None:
+                base = next((re.search(r"http://127\.0\.0\.1:\d+", line)[0] for line in log  # type: ignore[index]
+                             if "http listening on" in line), None)
+            if base is not None:
+                try:
+                    async with client.get(base + "/healthz") as r:
+                        body = await r.json()
+                        if r.status == 200 and body["chains"]["ethereum"]["last_ok_at"]:
+                            return base
+                except aiohttp.ClientError:
+                    pass
+            await asyncio.sleep(0.2)
+    return None

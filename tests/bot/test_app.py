@@ -32,6 +32,8 @@ stop_seconds = 5
 url = "{db.url.render_as_string(hide_password=False)}"
 [http]
 port = 0
+[screening]
+max_list_age_days = 3650  # the bundled snapshot counts as current here
 [chains.btc]
 kind = "bitcoin"
 esplora_urls = ["http://127.0.0.1:9/api"]
@@ -180,3 +182,15 @@ class TestHealthz:
                         assert any("the btc watcher has not polled successfully" in x for x in body["reasons"])
             finally:
                 await http.cleanup()
+
+    async def test_503_when_the_list_in_force_is_stale(self, db: Database, tmp_path: Path) -> None:
+        """/healthz names a stale sanctions list (older than max_list_age_days and not confirmed since)."""
+        from bot.health import problems
+
+        settings = settings_for(db, tmp_path)
+        settings.screening.max_list_age_days = 1
+        async with await App.open(settings) as app:
+            await app.screener.ensure_lists()
+            reasons, figures = await problems(app)
+        assert any("list in force (bundled snapshot" in r and "is stale" in r for r in reasons)
+        assert figures["lists"]["ofac-sdn"]["published"] == "2025-11-19"

@@ -9,6 +9,8 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from ledger.locks import lock_name
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
@@ -22,7 +24,13 @@ def alembic_config(url: str | None = None) -> Config:
 
 
 async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
-    """Upgrade the schema to ``revision`` inside one connection."""
+    """Upgrade the schema to ``revision`` inside one transaction, one migrator at a time.
+
+    Two instances starting together on one PostgreSQL would both run the same migration (one then
+    fails on a table that already exists): the first takes a transaction-level advisory lock and
+    the second waits for it, then finds the schema already at ``revision``. On SQLite the
+    transaction's BEGIN IMMEDIATE serialises them the same way.
+    """
 
     def _run(sync_conn: Any) -> None:
         cfg = alembic_config()
@@ -30,6 +38,8 @@ async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
         command.upgrade(cfg, revision)
 
     async with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            await conn.exec_driver_sql("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", (lock_name("migrate", "ledger"),))
         await conn.run_sync(_run)
 
 

@@ -32,6 +32,8 @@ class EventKind(StrEnum):
     TRANSFER_CONFIRMED = "transfer.confirmed"
     TRANSFER_ORPHANED = "transfer.orphaned"
     TRANSFER_REINCLUDED = "transfer.reincluded"
+    # Confirmed, then back to pending (its block left the best chain; it waits again).
+    TRANSFER_UNCONFIRMED = "transfer.unconfirmed"
     SANCTIONS_HIT = "sanctions.hit"
     SANCTIONS_DELISTED = "sanctions.delisted"
     # A list source: its update failed, the list in force is too old, or both have cleared.
@@ -63,16 +65,19 @@ class Wallet(SQLModel, table=True):
 
 
 class Transfer(SQLModel, table=True):
-    """One incoming transfer to a watched wallet, identified by (chain, txid, position).
+    """One incoming transfer to a watched wallet, identified by (chain, txid, wallet_id, asset, position).
 
-    ``position`` is the output index (Bitcoin: the lowest output paying the wallet), the log index
-    (EVM token transfers), -1 for an EVM transaction's own value, or a negative trace position
-    below -1 for internal EVM transfers.
+    The identity survives a reorg that re-includes the transaction elsewhere: ``position`` is the
+    output index (Bitcoin: the lowest output paying the wallet), for an EVM token transfer its
+    ordinal among the transaction's own Transfer logs of that token to that wallet (0, 1, ...),
+    -1 for an EVM transaction's own value, or -2 minus the trace's index in the transaction's
+    trace list for internal EVM transfers. ``log_index`` is a token transfer's log index in its
+    current block (explorers link by it); it moves with the transfer.
     """
 
     __tablename__ = "transfer"
     __table_args__ = (
-        UniqueConstraint("chain", "txid", "position", name="uq_transfer_natural_key"),
+        UniqueConstraint("chain", "txid", "wallet_id", "asset", "position", name="uq_transfer_natural_key"),
         Index("ix_transfer_asset_amount", "asset", "amount"),
         Index("ix_transfer_chain_height", "chain", "block_height"),
         Index("ix_transfer_first_seen", "first_seen"),
@@ -95,6 +100,7 @@ class Transfer(SQLModel, table=True):
     first_seen: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
     confirmed_at: Optional[datetime] = _utc_column()
     orphaned_at: Optional[datetime] = _utc_column()
+    log_index: Optional[int] = Field(default=None, sa_column=Column(Integer, nullable=True))
 
 
 class TransferSender(SQLModel, table=True):

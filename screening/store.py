@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 from typing import Any
 
@@ -16,6 +17,8 @@ from screening.model import ListedAddress, ParsedList
 from screening.normalize import AddressFormat
 
 _BATCH = 1_000
+# Rows read per step when loading a list's entries: each step gives the event loop back.
+_READ_PARTITION = 1_000
 from screening.model import PROGRAMME_SEPARATOR  # noqa: E402
 
 
@@ -63,31 +66,51 @@ async def fingerprint(session: AsyncSession) -> tuple[tuple[str, int | None], ..
     return tuple((s, v) for s, v in rows.all())
 
 
+_ENTRY_COLUMNS = (
+    ScreeningListEntry.address,
+    ScreeningListEntry.key,
+    ScreeningListEntry.format,
+    ScreeningListEntry.asset,
+    ScreeningListEntry.party,
+    ScreeningListEntry.party_ref,
+    ScreeningListEntry.programmes,
+    ScreeningListEntry.listed_on,
+)
+
+
 async def entries_of(session: AsyncSession, version_id: int) -> list[ListedAddress]:
-    """The listed addresses of one stored version."""
-    rows = await session.execute(select(ScreeningListEntry).where(ScreeningListEntry.version_id == version_id))
-    return [
-        ListedAddress(
-            address=e.address,
-            key=e.key,
-            format=AddressFormat(e.format),
-            asset=e.asset,
-            party=e.party,
-            party_ref=e.party_ref,
-            programmes=tuple(p for p in e.programmes.split(PROGRAMME_SEPARATOR) if p),
-            listed_on=e.listed_on,
+    """The listed addresses of one stored version.
+
+    Read as plain rows in partitions, so a list of 100,000 addresses never holds the event loop
+    for long (ORM objects for every entry took seconds).
+    """
+    conn = await session.connection()
+    result = await conn.stream(select(*_ENTRY_COLUMNS).where(ScreeningListEntry.version_id == version_id))
+    out: list[ListedAddress] = []
+    async for rows in result.partitions(_READ_PARTITION):
+        out.extend(
+            ListedAddress(
+                address=address,
+                key=key,
+                format=AddressFormat(fmt),
+                asset=asset,
+                party=party,
+                party_ref=party_ref,
+                programmes=tuple(p for p in programmes.split(PROGRAMME_SEPARATOR) if p),
+                listed_on=listed_on,
+            )
+            for address, key, fmt, asset, party, party_ref, programmes, listed_on in rows
         )
-        for e in rows.scalars()
-    ]
+    return out
 
 
 async def load_index(session: AsyncSession) -> ScreeningIndex:
-    """An index over the current version of every source, as stored."""
+    """An index over the current version of every source, as stored (built off the event loop)."""
     lists = []
     for version in (await current_versions(session)).values():
         assert version.id is not None
         lists.append((info_of(version), await entries_of(session, version.id)))
-    return ScreeningIndex(lists)
+    return await asyncio.to_thread(ScreeningIndex, lists)
 
 
 async def store_version(session: AsyncSession, parsed: ParsedList, now: datetime) -> ScreeningListVersion:
@@ -103,9 +126,18 @@ async def store_version(session: AsyncSession, parsed: ParsedList, now: datetime
     )
     session.add(version)
     await session.flush()
-    rows: list[dict[str, Any]] = [
+    assert version.id is not None
+    rows = await asyncio.to_thread(_entry_rows, version.id, parsed)
+    for start in range(0, len(rows), _BATCH):
+        await session.execute(insert(ScreeningListEntry), rows[start : start + _BATCH])
+    return version
+
+
+def _entry_rows(version_id: int, parsed: ParsedList) -> list[dict[str, Any]]:
+    """The entry rows of a parsed list (built in a thread: a large list takes a while)."""
+    return [
         {
-            "version_id": version.id,
+            "version_id": version_id,
             "key": e.key,
             "address": e.address,
             "format": str(e.format),
@@ -117,9 +149,6 @@ async def store_version(session: AsyncSession, parsed: ParsedList, now: datetime
         }
         for e in parsed.entries
     ]
-    for start in range(0, len(rows), _BATCH):
-        await session.execute(insert(ScreeningListEntry), rows[start : start + _BATCH])
-    return version
 
 
 async def versions(session: AsyncSession, source: str | None = None, limit: int = 20) -> list[ScreeningListVersion]:

@@ -154,7 +154,7 @@ async def update_ofac(db: Database, config: ListsConfig) -> UpdateResult:
         try:
             parsed = await asyncio.to_thread(parse_ofac_file, got.path, origin=config.ofac_url)
         finally:
-            got.path.unlink(missing_ok=True)
+            await asyncio.to_thread(got.path.unlink, missing_ok=True)  # a 121 MB file takes a moment to free
         return await _put_in_force(db, parsed, etag=got.etag, last_modified=got.last_modified)
 
     return await _guarded(db, OFAC_SOURCE, work)
@@ -174,11 +174,14 @@ async def update_plain(db: Database, location: str, config: ListsConfig) -> Upda
             return await _put_in_force(db, await asyncio.to_thread(parse_text_file, location, source=source))
         got = await fetch(location, config.download_dir, source=source, timeout=config.timeout, max_bytes=config.max_bytes)
         assert got.path is not None
+        path = got.path
         try:
-            data = got.path.read_bytes()
+            parsed = await asyncio.to_thread(
+                lambda: parse_bytes(path.read_bytes(), source=source, origin=location, asset=asset_from_name(location))
+            )
         finally:
-            got.path.unlink(missing_ok=True)
-        return await _put_in_force(db, parse_bytes(data, source=source, origin=location, asset=asset_from_name(location)))
+            await asyncio.to_thread(path.unlink, missing_ok=True)
+        return await _put_in_force(db, parsed)
 
     return await _guarded(db, source, work)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -79,7 +80,7 @@ async def install(
         await session.flush()
         return InstallReport(parsed.source, info_of(current), unchanged=True, skipped=parsed.skipped)
     old_entries = await entries_of(session, current.id) if current is not None and current.id is not None else []
-    changes: ListDiff = diff(old_entries, parsed.entries)
+    changes: ListDiff = await asyncio.to_thread(diff, old_entries, parsed.entries)
     older = current is not None and _is_older(parsed, current)
     if older and forced_by is None:
         assert current is not None and current.published is not None and parsed.published is not None

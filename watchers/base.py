@@ -17,6 +17,8 @@ class PollReport:
     requests: int = 0
     height: int | None = None
     errors: list[str] = field(default_factory=list)
+    # True when another instance held this chain's poll lock, so this poll did nothing.
+    skipped: bool = False
 
     @property
     def ok(self) -> bool:

@@ -19,6 +19,7 @@ from typing import NamedTuple
 from sqlalchemy import select
 
 from ledger.database import Database
+from ledger.locks import chain_lock
 from ledger.models import Transfer, TransferStatus, Wallet, WalletCursor
 from ledger.types import utcnow
 from ledger.wallets import list_wallets
@@ -75,6 +76,9 @@ class BitcoinWatcher:
         self._tip: int | None = None  # this poll's tip, fetched at most once, when needed
         self._tip_lock = asyncio.Lock()
         self.last_tip: int | None = None  # the last tip seen, kept between polls
+        # This poll's best-chain block hashes by height (re-checked blocks, confirmed sightings):
+        # a pending transfer is confirmed only when its stored block is the one here.
+        self._hashes: dict[int, str] = {}
 
     async def close(self) -> None:
         await self.client.close()
@@ -88,10 +92,27 @@ class BitcoinWatcher:
             return self._tip
 
     async def poll(self) -> PollReport:
-        """Bring every active wallet of this chain up to date; errors are per address, in the report."""
+        """Bring every active wallet of this chain up to date; errors are per address, in the report.
+
+        Only one instance polls a chain at a time: when another holds the chain's lock, the
+        report says ``skipped`` and nothing was read or written.
+        """
+        async with chain_lock(self.db, self.chain) as held:
+            if not held:
+                log.info("poll skipped chain=%s: another instance is polling it", self.chain)
+                return PollReport(chain=self.chain, skipped=True)
+            return await self._poll()
+
+    def note_block(self, height: int | None, block_hash: str | None) -> None:
+        """Remember the best chain's block at ``height`` as the source said during this poll."""
+        if height is not None and block_hash is not None:
+            self._hashes.setdefault(height, block_hash)
+
+    async def _poll(self) -> PollReport:
         report = PollReport(chain=self.chain)
         before = self.client.requests
         self._tip = None
+        self._hashes = {}
         # Blocks first: a transfer moved or orphaned by a reorg marks its wallet for a re-read,
         # which the address pass below then does in this same poll.
         checked = False
@@ -120,7 +141,8 @@ class BitcoinWatcher:
         if checked and self._tip is not None:
             # Every pending transfer's block was checked this poll (or just read), so depth is safe to apply.
             async with self.db.session() as s:
-                _count(report, await confirm_up_to(s, self.chain, self._tip - self.config.confirmations + 1))
+                depth = self._tip - self.config.confirmations + 1
+                _count(report, await confirm_up_to(s, self.chain, depth, self._hashes))
         report.requests = self.client.requests - before
         report.height = self._tip
         return report
@@ -169,6 +191,7 @@ class BitcoinWatcher:
         views.update({v.txid: v for v in confirmed})  # a confirmed sighting wins
         items: list[TransferIn] = []
         for view in views.values():
+            self.note_block(view.status.block_height, view.status.block_hash)
             tip = await self.tip() if view.status.confirmed and view.position is not None else None
             item = to_transfer(view, chain=self.chain, wallet_id=wallet.id, tip=tip, confirmations=self.config.confirmations)
             if item is not None:
@@ -177,21 +200,24 @@ class BitcoinWatcher:
         for txid, tid in waiting.items():
             if txid in views or not mempool_complete:
                 continue
-            # Gone from the address's mempool list and not in new blocks: replaced, dropped, or
-            # confirmed in a block whose history page we did not need. Ask for the transaction itself.
+            # Gone from the address's (complete) mempool list and not in new blocks: confirmed in a
+            # block whose history page we did not need, or replaced, dropped, or reorged out and
+            # double-spent. Ask for the transaction itself: unknown (404), or known but in no block
+            # of the best chain (electrs keeps serving transactions of stale blocks, unconfirmed),
+            # it is orphaned.
             tx = await self.client.tx(txid)
-            if tx is None:
+            view = read_tx(self.client.source, tx, address) if tx is not None else None
+            if view is None or not view.status.confirmed:
                 orphans.append(tid)
                 continue
-            view = read_tx(self.client.source, tx, address)
-            tip = await self.tip() if view.status.confirmed else None
-            item = to_transfer(view, chain=self.chain, wallet_id=wallet.id, tip=tip, confirmations=self.config.confirmations)
+            self.note_block(view.status.block_height, view.status.block_hash)
+            item = to_transfer(view, chain=self.chain, wallet_id=wallet.id, tip=await self.tip(), confirmations=self.config.confirmations)
             if item is not None:
                 items.append(item)
         async with self.db.session() as s:
             result = await record_transfers(s, items)
             if orphans:
-                _merge(result, await set_status(s, orphans, TransferStatus.ORPHANED))
+                result.merge(await set_status(s, orphans, TransferStatus.ORPHANED))
             row = await s.get(WalletCursor, wallet.id)
             if row is None:
                 row = WalletCursor(wallet_id=wallet.id)
@@ -239,7 +265,9 @@ class BitcoinWatcher:
                         f"/address/{address}/txs/chain ended after {seen} of {stats.chain_tx_count} transactions "
                         "(a reorg while paging?); will read it again next poll",
                     )
-                return new, newest or cursor.newest_txid
+                # The whole history was read: its newest transaction is the anchor (None when it is
+                # empty now, e.g. the old anchor was reorged out and double-spent).
+                return new, newest
             if stored is None and anchor is not None:
                 # The anchor was not on the first page: stop at any transaction already stored too.
                 stored = await self._stored_txids(wallet.id)
@@ -263,15 +291,6 @@ class BitcoinWatcher:
                 )
             )
             return set(rows.scalars())
-
-
-def _merge(into: WriteResult, other: WriteResult) -> None:
-    into.inserted += other.inserted
-    into.confirmed += other.confirmed
-    into.orphaned += other.orphaned
-    into.reincluded += other.reincluded
-    into.moved += other.moved
-    into.unchanged += other.unchanged
 
 
 def _count(report: PollReport, result: WriteResult) -> None:

@@ -3,10 +3,14 @@
 Each poll, every non-orphaned transfer that is still pending in a block, or whose block is within
 the last ``reorg_window`` blocks of the tip, has its block compared with the best chain's block at
 that height (``/block-height/:h``, one request per distinct height). A transfer whose block is no
-longer there is re-checked with ``/tx/:txid/status``: in another block it takes that block; back
-in the mempool it is pending without a block; unknown to the source it is orphaned. The wallets
-of such transfers have their history read again next poll, since the new blocks may pay them
-otherwise without changing their transaction counts.
+longer there is re-checked with ``/tx/:txid/status``: in another block it takes that block; in
+none, it is pending without a block when its wallet's mempool list holds it, and orphaned when
+that list (complete below the 50-entry cap) does not: electrs keeps serving a transaction of a
+stale block (``GET /tx/:txid`` 200, unconfirmed) even after the new chain spent its inputs
+elsewhere, so "the source knows it" proves nothing. A height above the source's tip (a lagging
+server after a failover) is not judged at all. The wallets of moved transfers have their history
+read again (and their cursor's anchor dropped when it was one of them), since the new blocks may
+pay them otherwise without changing their transaction counts.
 """
 
 from __future__ import annotations
@@ -16,8 +20,9 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import or_, select, update
 
-from ledger.models import Transfer, TransferStatus, WalletCursor
+from ledger.models import Transfer, TransferStatus, Wallet, WalletCursor
 from ledger.writes import TransferIn, WriteResult, record_transfers, set_status
+from watchers.esplora_client import MEMPOOL_CAP
 from watchers.esplora_mapping import block_time, status_at
 
 if TYPE_CHECKING:
@@ -47,34 +52,71 @@ async def recheck_recent_blocks(watcher: BitcoinWatcher) -> WriteResult:
     hashes: dict[int, str | None] = {}
     for height in sorted({r.block_height for r in rows if r.block_height is not None}):
         hashes[height] = await watcher.client.block_hash_at(height)
+        watcher.note_block(height, hashes[height])
     items: list[TransferIn] = []
     orphans: list[int] = []
+    unconfirmed: list[Transfer] = []
     for row in rows:
         assert row.block_height is not None and row.id is not None
-        if hashes[row.block_height] == row.block_hash:
-            continue
+        current = hashes[row.block_height]
+        if current is None or current == row.block_hash:
+            continue  # None: the source's chain ends below this block (it lags); judge it another poll
         status = await watcher.client.tx_status(row.txid)
         if status.confirmed:
+            watcher.note_block(status.block_height, status.block_hash)
             items.append(
                 _moved(row, status.block_height, status.block_hash, block_time(status),
                        status_at(status.block_height, tip, cfg.confirmations))
             )
-        elif await watcher.client.tx(row.txid) is not None:
-            items.append(_moved(row, None, None, None, TransferStatus.PENDING))
         else:
-            orphans.append(row.id)
+            unconfirmed.append(row)
+    if unconfirmed:
+        back, gone = await _in_mempool(watcher, unconfirmed)
+        items.extend(_moved(row, None, None, None, TransferStatus.PENDING) for row in back)
+        orphans.extend(row.id for row in gone if row.id is not None)
     result = WriteResult()
     if items or orphans:
-        touched = {r.wallet_id for r in rows if r.id in orphans or any(i.txid == r.txid for i in items)}
+        moved_txids = {i.txid for i in items} | {r.txid for r in rows if r.id in orphans}
+        touched = {r.wallet_id for r in rows if r.txid in moved_txids}
         async with watcher.db.session() as s:
-            result = await record_transfers(s, items)
+            result = await record_transfers(s, items, rechecked=True)
             if orphans:
-                orphaned = await set_status(s, orphans, TransferStatus.ORPHANED)
-                result.orphaned += orphaned.orphaned
+                result.merge(await set_status(s, orphans, TransferStatus.ORPHANED))
             # The replacing blocks may hold other payments to these wallets at unchanged counts:
-            # make their next poll read the history again (down to the newest transaction still there).
+            # make their next poll read the history again (down to the newest transaction still
+            # there), and stop anchoring on a transaction that left the chain.
             await s.execute(update(WalletCursor).where(WalletCursor.wallet_id.in_(touched)).values(chain_tx_count=-1))
+            await s.execute(
+                update(WalletCursor)
+                .where(WalletCursor.wallet_id.in_(touched), WalletCursor.newest_txid.in_(moved_txids))
+                .values(newest_txid=None)
+            )
     return result
+
+
+async def _in_mempool(watcher: BitcoinWatcher, rows: list[Transfer]) -> tuple[list[Transfer], list[Transfer]]:
+    """Split transfers whose block left the best chain into (back in the mempool, gone).
+
+    One mempool list per wallet. Beyond the list's cap it cannot prove absence: then only a
+    transaction the source does not know at all (404) counts as gone.
+    """
+    async with watcher.db.session() as s:
+        ids = {r.wallet_id for r in rows}
+        addresses = dict((await s.execute(select(Wallet.id, Wallet.address).where(Wallet.id.in_(ids)))).all())
+    back: list[Transfer] = []
+    gone: list[Transfer] = []
+    for wallet_id, address in addresses.items():
+        listed = await watcher.client.mempool_txs(address)
+        txids = {tx.get("txid") for tx in listed}
+        complete = len(listed) < MEMPOOL_CAP
+        for row in (r for r in rows if r.wallet_id == wallet_id):
+            if row.txid in txids:
+                back.append(row)
+            elif complete or await watcher.client.tx(row.txid) is None:
+                gone.append(row)
+            else:
+                back.append(row)  # cannot tell beyond the cap: wait in the mempool
+    return back, gone
 
 
 def _moved(

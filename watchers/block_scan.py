@@ -19,9 +19,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ledger.database import Database
 from ledger.ethereum_tables import BackfillCursor
+from ledger.locks import chain_lock
 from ledger.models import ChainCursor, RecentBlock, TransferStatus, Wallet
 from ledger.types import utcnow
-from ledger.writes import TransferIn, WriteResult, confirm_up_to, orphan_above, record_transfers
+from ledger.writes import TransferIn, WriteResult, confirm_up_to, orphan_above, pending_heights, record_transfers
 from watchers.base import PollReport
 from watchers.errors import MalformedResponse, WatcherError
 
@@ -152,11 +153,16 @@ class BlockScanner:
         """Scan from the cursor to the tip, storing new transfers pending or confirmed; errors go in the report."""
         report = PollReport(chain=self.chain)
         before = self.source.requests
-        try:
-            await self._poll(report)
-        except WatcherError as exc:
-            log.warning("poll failed chain=%s: %s", self.chain, exc)
-            report.errors.append(str(exc))
+        async with chain_lock(self.db, self.chain) as held:
+            if not held:
+                log.info("poll skipped chain=%s: another instance is polling it", self.chain)
+                report.skipped = True
+                return report
+            try:
+                await self._poll(report)
+            except WatcherError as exc:
+                log.warning("poll failed chain=%s: %s", self.chain, exc)
+                report.errors.append(str(exc))
         report.requests = self.source.requests - before
         return report
 
@@ -176,7 +182,6 @@ class BlockScanner:
         else:
             synced, synced_hash = stored
         rewinds = 0
-        stored_any = False
         goal = min(head.tip, synced + self.max_blocks_per_poll)
         if head.at_cursor is not None and synced_hash is not None and head.at_cursor.hash != synced_hash:
             synced, synced_hash = await self._rewind(synced, report)
@@ -191,11 +196,30 @@ class BlockScanner:
                 rewinds += 1
                 continue
             await self._store(scanned, head.confirmed, report)
-            stored_any = True
             synced, synced_hash = rng[1], scanned.headers[-1].hash
-        if not stored_any:
-            async with self.db.session() as s:
-                self._count(report, await confirm_up_to(s, self.chain, head.confirmed))
+        await self._confirm(head.confirmed, report)
+
+    async def _confirm(self, confirmed: int, report: PollReport) -> None:
+        """Confirm pending transfers at or below ``confirmed`` whose block is still the canonical one.
+
+        Canonical hashes come from the blocks this scanner verified (recent_block); heights it no
+        longer remembers are asked of the node, outside any transaction.
+        """
+        async with self.db.session() as s:
+            heights = await pending_heights(s, self.chain, confirmed)
+            if not heights:
+                return
+            rows = await s.execute(
+                select(RecentBlock.height, RecentBlock.block_hash).where(
+                    RecentBlock.chain == self.chain, RecentBlock.height.in_(heights)
+                )
+            )
+            canonical: dict[int, str | None] = {h: block_hash for h, block_hash in rows.all()}
+        missing = [h for h in heights if h not in canonical]
+        if missing:
+            canonical.update({h.height: h.hash for h in await self.source.headers(missing)})
+        async with self.db.session() as s:
+            self._count(report, await confirm_up_to(s, self.chain, confirmed, canonical))
 
     @staticmethod
     def _count(report: PollReport, result: WriteResult) -> None:
@@ -217,7 +241,6 @@ class BlockScanner:
             kept = [h for h in scanned.headers if h.height > last.height - self.keep_recent]
             s.add_all(RecentBlock(chain=self.chain, height=h.height, block_hash=h.hash, parent_hash=h.parent_hash) for h in kept)
             await self._set_cursor(s, last.height, last.hash)
-            self._count(report, await confirm_up_to(s, self.chain, confirmed))
         log.debug("stored chain=%s blocks=%d..%d transfers=%d", self.chain, first.height, last.height, len(scanned.transfers))
 
     async def _set_cursor(self, s: AsyncSession, height: int, block_hash: str | None) -> None:

@@ -7,7 +7,7 @@ MalformedResponse naming the object and the field, never a KeyError deep in the 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -22,7 +22,8 @@ log = logging.getLogger(__name__)
 
 # keccak256("Transfer(address,address,uint256)"), the ERC-20 Transfer event's topic 0.
 TRANSFER_TOPIC = "0xddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef"
-# Positions (see ledger.models.Transfer): a transaction's own value, and internal transfers below it.
+# Positions (see ledger.models.Transfer): a transaction's own value, and internal transfers below it
+# (token transfers count 0, 1, ... among their transaction's logs of one token to one wallet).
 NATIVE_POSITION = -1
 
 
@@ -124,6 +125,47 @@ def native_transfer(
     )
 
 
+def _erc20_recipient(entry: Any, source: str) -> tuple[str, str] | None:
+    """(token contract, recipient), both lowercase, of a live ERC-20 Transfer log; None for anything else."""
+    if entry.get("removed"):
+        return None
+    topics = _field(entry, "topics", "log", source)
+    if len(topics) != 3 or str(topics[0]).lower() != TRANSFER_TOPIC:
+        return None  # not an ERC-20 Transfer (ERC-721 has a fourth topic)
+    return str(_field(entry, "address", "log", source)).lower(), "0x" + str(topics[2])[-40:].lower()
+
+
+def token_transfers(
+    chain: str,
+    logs: Sequence[Any],
+    tokens: Mapping[str, TokenSpec],
+    watched: Mapping[str, int],
+    headers: Mapping[int, BlockHeader],
+    source: str,
+) -> list[TransferIn]:
+    """The donations a range's Transfer logs record, each with its ordinal as position.
+
+    A log's index in its block changes when a reorg re-includes the transaction elsewhere; its
+    ordinal among the transaction's own Transfer logs of that token to that wallet does not. The
+    logs of a range hold every such log of their transactions (a transaction sits in one block,
+    and the filter asks for every watched wallet and allowlisted token), zero values included.
+    """
+    ordered = sorted(logs, key=lambda e: (_int(e, "blockNumber", "log", source), _int(e, "logIndex", "log", source)))
+    seen: dict[tuple[str, str, str], int] = {}
+    out: list[TransferIn] = []
+    for entry in ordered:
+        pair = _erc20_recipient(entry, source)
+        if pair is None:
+            continue
+        key = (_hash(entry, "transactionHash", "log", source), *pair)
+        ordinal = seen.get(key, 0)
+        seen[key] = ordinal + 1
+        item = token_transfer(chain, entry, tokens, watched, headers, source, ordinal=ordinal)
+        if item is not None:
+            out.append(item)
+    return out
+
+
 def token_transfer(
     chain: str,
     entry: Any,
@@ -131,16 +173,16 @@ def token_transfer(
     watched: Mapping[str, int],
     headers: Mapping[int, BlockHeader],
     source: str,
+    *,
+    ordinal: int = 0,
 ) -> TransferIn | None:
-    """The donation an ERC-20 Transfer log records, or None for spam tokens and zero values."""
+    """The donation an ERC-20 Transfer log records (``ordinal`` as its position), or None for spam tokens and zero values."""
     what = "log"
-    if entry.get("removed"):
+    pair = _erc20_recipient(entry, source)
+    if pair is None:
         return None
-    topics = _field(entry, "topics", what, source)
-    if len(topics) != 3 or str(topics[0]).lower() != TRANSFER_TOPIC:
-        return None  # not an ERC-20 Transfer (ERC-721 has a fourth topic)
-    contract = str(_field(entry, "address", what, source)).lower()
-    to = "0x" + str(topics[2])[-40:].lower()
+    contract, to = pair
+    topics = entry["topics"]
     txid = _hash(entry, "transactionHash", what, source)
     token = tokens.get(contract)
     data = _field(entry, "data", what, source)
@@ -161,7 +203,7 @@ def token_transfer(
     return TransferIn(
         chain=chain,
         txid=txid,
-        position=_int(entry, "logIndex", what, source),
+        position=ordinal,
         wallet_id=watched[to],
         asset=token.symbol,
         decimals=token.decimals,
@@ -171,6 +213,7 @@ def token_transfer(
         block_height=head.height,
         block_hash=head.hash,
         block_time=head.time,
+        log_index=_int(entry, "logIndex", what, source),
     )
 
 

@@ -200,10 +200,7 @@ class EvmSource:
                 item = mapping.native_transfer(src, tx, receipt, head, watched, self.config.native_symbol, src)
                 if item is not None:
                     transfers.append(item)
-        for entry in logs:
-            item = mapping.token_transfer(src, entry, self.tokens, watched, by_height, src)
-            if item is not None:
-                transfers.append(item)
+        transfers.extend(mapping.token_transfers(src, logs, self.tokens, watched, by_height, src))
         if self._traces and watched:
             transfers.extend(await self._internal(start, end, watched, by_height))
         return Scanned(headers=headers, transfers=transfers)

@@ -4,7 +4,9 @@ It answers the endpoints the Bitcoin watcher uses with the published shapes and 
 behaviours API.md does not spell out: confirmed history newest first in pages of 25, `[]` for
 an unknown `last_seen_txid`; the mempool list oldest first, capped at 50; `status` without block
 fields when unconfirmed; the tip height as plain text; `/tx/:txid/status` of an unknown txid is
-200 `{"confirmed": false}` while `/tx/:txid` is 404; an orphaned block's status is
+200 `{"confirmed": false}` while `/tx/:txid` is 404; a transaction of a stale block stays in
+electrs' txstore, so after it is double-spent `/tx/:txid` still answers 200 with it (status
+unconfirmed) though no address list shows it; an orphaned block's status is
 `in_best_chain: false, height: null`; transactions inside a block in no particular order; 400
 plain text for an invalid address. Tests mine blocks, add and replace mempool transactions,
 reorg the last N blocks, and make the next answers fail (429/500), come truncated, or stall.
@@ -130,6 +132,7 @@ class EsploraFake:
     requests: Counter[str] = field(default_factory=Counter)
     _by_address: dict[str, set[str]] = field(default_factory=dict)
     _where: dict[str, tuple[int, int]] = field(default_factory=dict)  # txid -> (height, index in block)
+    _ever_mined: set[str] = field(default_factory=set)  # in electrs' txstore for good
     _faults: deque[_Fault] = field(default_factory=deque)
     _runner: web.AppRunner | None = None
     url: str = ""
@@ -154,8 +157,15 @@ class EsploraFake:
         return txid
 
     def drop(self, txid: str) -> None:
-        """Forget a mempool transaction entirely (evicted, or double-spent)."""
+        """Take a transaction out of the mempool for good (evicted, or double-spent).
+
+        One that never was in a block is forgotten (404). One that was in a block a reorg
+        detached stays in the txstore, as in electrs: ``/tx/:txid`` keeps answering with it,
+        unconfirmed, while neither the address's chain nor its mempool list shows it.
+        """
         self.mempool.pop(txid, None)
+        if txid in self._ever_mined:
+            return
         doc = self.txs.pop(txid, None)
         for address in _addresses(doc or {}):
             self._by_address.get(address, set()).discard(txid)
@@ -178,6 +188,7 @@ class EsploraFake:
         self.blocks.append(block)
         for i, txid in enumerate(chosen):
             self._where[txid] = (height, i)
+        self._ever_mined.update(chosen)
         return block
 
     def reorg(self, depth: int) -> list[str]:

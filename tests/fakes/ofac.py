@@ -58,7 +58,9 @@ class FakeOfac:
             await resp.write(self.body[: self.cut_after])
             request.transport.close()  # type: ignore[union-attr]
             return resp
-        await resp.write(self.body)
+        # Streamed in 1 MB pieces, as a real server sends a large file.
+        for start in range(0, len(self.body), 1 << 20):
+            await resp.write(self.body[start : start + (1 << 20)])
         await resp.write_eof()
         return resp
 

@@ -104,7 +104,7 @@ class TestStatusAndTotals:
             await record_transfers(s, [_eth(wid, txid="0x01", amount=5, block_height=100),
                                        _eth(wid, txid="0x02", amount=7, block_height=110)])
         async with db.session() as s:
-            assert len((await confirm_up_to(s, "ethereum", 105)).confirmed) == 1
+            assert len((await confirm_up_to(s, "ethereum", 105, {100: "0x" + "01" * 32})).confirmed) == 1
             assert len((await orphan_above(s, "ethereum", 105)).orphaned) == 1
         async with db.session() as s:
             [t] = await queries.totals(s)
@@ -163,3 +163,84 @@ class TestConcurrentWriters:
         async with db.session() as s:
             totals = await queries.totals(s)
         assert sum(t.pending for t in totals) == 2 * 6 * 300 and {t.count for t in totals} == {12}
+
+
+async def _kinds(db: Database) -> list[str]:
+    async with db.session() as s:
+        return list((await s.execute(select(Event.kind).order_by(Event.id))).scalars())
+
+
+async def _row(db: Database) -> Transfer:
+    async with db.session() as s:
+        return (await s.execute(select(Transfer))).scalar_one()
+
+
+class TestStatusesMoveForward:
+    async def test_confirmed_back_to_pending_is_told_and_clears_confirmed_at(self, db: Database) -> None:
+        """A re-check that finds a confirmed transfer's block gone moves it to pending with a transfer.unconfirmed event."""
+        wid = await _wallet(db)
+        async with db.session() as s:
+            await record_transfers(s, [_eth(wid, status=TransferStatus.CONFIRMED)])
+        async with db.session() as s:
+            res = await record_transfers(s, [_eth(wid, block_height=None, block_hash=None, block_time=None)], rechecked=True)
+        row = await _row(db)
+        assert res.unconfirmed == [row.id]
+        assert (row.status, row.confirmed_at, row.block_hash) == ("pending", None, None)
+        assert await _kinds(db) == [EventKind.TRANSFER_NEW, EventKind.TRANSFER_UNCONFIRMED]
+        async with db.session() as s:
+            [t] = await queries.totals(s)
+            assert (t.confirmed, t.pending) == (0, 10**18)
+
+    async def test_a_lagging_sighting_never_unconfirms(self, db: Database) -> None:
+        """A sighting with fewer confirmations (a backfill's old head, a lagging server) leaves a confirmed transfer confirmed."""
+        wid = await _wallet(db)
+        async with db.session() as s:
+            await record_transfers(s, [_eth(wid, status=TransferStatus.CONFIRMED)])
+        async with db.session() as s:
+            res = await record_transfers(s, [_eth(wid), _eth(wid, block_height=None, block_hash=None, block_time=None)])
+        assert res.unchanged == 1 and res.unconfirmed == [] and res.moved == []
+        assert (await _row(db)).status == "confirmed"
+        assert await _kinds(db) == [EventKind.TRANSFER_NEW]
+
+    async def test_a_mempool_sighting_never_takes_a_transfer_out_of_its_block(self, db: Database) -> None:
+        """A pending transfer in a block stays in it when a (lagging) source still shows it in the mempool."""
+        wid = await _wallet(db)
+        async with db.session() as s:
+            await record_transfers(s, [_eth(wid)])
+        async with db.session() as s:
+            await record_transfers(s, [_eth(wid, block_height=None, block_hash=None, block_time=None)])
+        assert (await _row(db)).block_height == 100
+
+    async def test_confirm_up_to_checks_the_block_hash(self, db: Database) -> None:
+        """A pending transfer whose stored block is not the canonical one at its height is not confirmed by depth."""
+        wid = await _wallet(db)
+        async with db.session() as s:
+            await record_transfers(s, [_eth(wid, block_height=100, block_hash="0x" + "01" * 32)])
+        async with db.session() as s:
+            res = await confirm_up_to(s, "ethereum", 105, {100: "0x" + "02" * 32})
+        assert res.confirmed == [] and (await _row(db)).status == "pending"
+
+
+class TestTokenIdentity:
+    async def test_token_transfer_moved_to_another_log_index_keeps_its_row(self, db: Database) -> None:
+        """The same token transfer (same ordinal) re-included at another log index is one row whose log_index moves."""
+        wid = await _wallet(db)
+        usdt = dict(asset="USDT", decimals=6, amount=99_000_000, token="0x" + "dd" * 20, position=0)
+        async with db.session() as s:
+            [tid] = (await record_transfers(s, [_eth(wid, log_index=1, **usdt)])).inserted
+            await orphan_above(s, "ethereum", 99)
+        async with db.session() as s:
+            res = await record_transfers(s, [_eth(wid, log_index=0, block_height=101, block_hash="0x" + "02" * 32, **usdt)])
+        assert res.reincluded == [tid] and res.inserted == []
+        row = await _row(db)
+        assert (row.id, row.log_index, row.block_height, row.status) == (tid, 0, 101, "pending")
+
+    async def test_two_tokens_in_one_transaction_are_two_transfers(self, db: Database) -> None:
+        """Ordinal 0 of two tokens to one wallet in one transaction are two transfers (the key holds the asset)."""
+        wid = await _wallet(db)
+        async with db.session() as s:
+            res = await record_transfers(s, [
+                _eth(wid, asset="USDT", decimals=6, amount=1, position=0, log_index=0),
+                _eth(wid, asset="USDC", decimals=6, amount=2, position=0, log_index=1),
+            ])
+        assert len(res.inserted) == 2

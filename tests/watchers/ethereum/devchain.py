@@ -76,9 +76,9 @@ class DevChain:
     def mint(self, token: str, to: str, amount: int) -> str:
         return self.send(self.accounts[0], token, data=_call_data("mint(address,uint256)", ["address", "uint256"], [to, amount]))
 
-    def transfer_token(self, token: str, sender: str, to: str, amount: int) -> str:
+    def transfer_token(self, token: str, sender: str, to: str, amount: int, *, wait: bool = True) -> str:
         data = _call_data("transfer(address,uint256)", ["address", "uint256"], [to, amount])
-        return self.send(sender, token, data=data, gas=100_000)
+        return self.send(sender, token, data=data, gas=100_000, wait=wait)
 
     def deploy_forwarder(self) -> str:
         """Deploy a contract whose forward(to) passes on the ETH it is sent (an internal transfer)."""

@@ -12,7 +12,8 @@ from pathlib import Path
 
 from ledger.database import Database
 from tests.fakes.rpc_proxy import RpcProxy
-from tests.watchers.ethereum.conftest import CHAIN, WatcherFactory, add_wallet, cursor, stored
+from ledger.models import TransferStatus
+from tests.watchers.ethereum.conftest import CHAIN, WatcherFactory, add_wallet, cursor, stored, totals
 from tests.watchers.ethereum.devchain import ETH, DevChain, fresh_address
 from watchers.block_scan import BackfillProgress
 
@@ -48,6 +49,37 @@ class TestBackfill:
         await make_watcher().backfill(1, end, progress=calls.append)
         assert [(p.done, p.found) for p in calls] == [(end, 0)]
         assert len(await stored(db)) == 1
+
+    async def test_backfill_beside_the_live_poll_never_unconfirms(self, db: Database, dev: DevChain, make_watcher: WatcherFactory) -> None:
+        """A backfill that read the confirmed height before the live poll confirmed a donation leaves it confirmed."""
+        from tests.conftest import run_in_thread
+        from watchers.ethereum import EvmWatcher
+
+        wallet = fresh_address(62)
+        wid = await add_wallet(db, wallet, start_height=1)
+        dev.send(dev.accounts[1], wallet, ETH)
+        backfill = make_watcher(confirmations=3)
+        await backfill.poll()
+        url = db.url.render_as_string(hide_password=False)
+
+        async def live_poll() -> None:
+            # Another instance, on its own connection and loop, polls after more blocks arrived.
+            other = await Database.open(url, upgrade=False)
+            watcher = EvmWatcher(backfill.config, other)
+            try:
+                dev.mine(3)
+                assert (await watcher.poll()).confirmed == 1
+            finally:
+                await watcher.close()
+                await other.close()
+
+        def between(step: BackfillProgress) -> None:
+            if step.done < step.start:  # the backfill has read its head and stored nothing yet
+                run_in_thread(live_poll())
+
+        await backfill.backfill(1, progress=between)
+        [t] = await stored(db)
+        assert t.status == TransferStatus.CONFIRMED and await totals(db, wid) == {"ETH": (ETH, 0)}
 
 
 def _config(tmp: Path, db_file: Path, rpc: str, wallet: str, token: str) -> Path:

@@ -77,10 +77,11 @@ class TestHeaders:
 
 class TestTokenLogs:
     def test_allowlisted_transfer(self) -> None:
-        """An allowlisted Transfer log to a watched address maps to the token's symbol, decimals and log index."""
+        """An allowlisted Transfer log to a watched address maps to the token's symbol, decimals, ordinal and log index."""
         t = token_transfer("ethereum", _log(), TOKENS, WATCHED, {5: HEAD}, "node")
         assert t is not None
-        assert (t.wallet_id, t.asset, t.decimals, t.amount, t.position, t.token) == (7, "USDC", 6, 1_500_000, 3, TOKEN)
+        assert (t.wallet_id, t.asset, t.decimals, t.amount, t.position, t.token) == (7, "USDC", 6, 1_500_000, 0, TOKEN)
+        assert t.log_index == 3
 
     def test_erc721_transfer_is_not_a_token_donation(self) -> None:
         """An NFT Transfer (a fourth, indexed token id topic) is ignored."""

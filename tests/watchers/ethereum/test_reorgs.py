@@ -80,3 +80,78 @@ class TestReorgs:
         await watcher.poll()
         assert [t.status for t in await stored(db)] == [TransferStatus.ORPHANED]
         assert await totals(db, wid) == {"ETH": (0, 0)}
+
+
+class TestReinclusionIdentity:
+    async def test_token_transfer_reincluded_at_another_log_index_keeps_its_id(self, db: Database, dev: DevChain, make_watcher: WatcherFactory) -> None:
+        """A USDT transfer at log index 1 (after a spam-token log) re-included alone one block higher is one transfer, reincluded."""
+        from tests.watchers.ethereum.test_tokens import _spec
+
+        usdt, spam = dev.deploy_token("USDT", 6), dev.deploy_token("SPAM", 6)
+        wallet = fresh_address(34)
+        wid = await add_wallet(db, wallet, start_height=1)
+        donor, spammer = dev.accounts[3], dev.accounts[4]
+        dev.mint(usdt, donor, 10**9)
+        dev.mint(spam, spammer, 10**9)
+        dev.rpc("evm_setAutomine", False)
+        dev.transfer_token(spam, spammer, wallet, 5, wait=False)
+        txid = dev.transfer_token(usdt, donor, wallet, 99_000_000, wait=False)
+        dev.mine(1)
+        dev.rpc("evm_setAutomine", True)
+        dev.mine(1)
+        old = dev.receipt(txid)
+        assert int(old["logs"][0]["logIndex"], 16) == 1
+        watcher = make_watcher(tokens=(_spec("USDT", usdt, 6),), confirmations=10)
+        await watcher.poll()
+        [before] = await stored(db)
+        dev.reorg(2, [(dev.rpc("eth_getRawTransactionByHash", txid), 1)])
+        new = dev.wait(txid)
+        assert int(new["logs"][0]["logIndex"], 16) == 0 and int(new["blockNumber"], 16) == int(old["blockNumber"], 16) + 1
+        report = await watcher.poll()
+        assert report.ok, report.errors
+        [after] = await stored(db)
+        assert (after.id, after.position, after.log_index, after.block_hash, after.status) == (
+            before.id, 0, 0, new["blockHash"], TransferStatus.PENDING)
+        assert [e.transfer_id for e in await _events(db, EventKind.TRANSFER_NEW)] == [before.id]
+        assert [e.transfer_id for e in await _events(db, EventKind.TRANSFER_REINCLUDED)] == [before.id]
+        assert await totals(db, wid) == {"USDT": (0, 99_000_000)}
+
+    async def test_internal_transfer_reincluded_in_another_block_keeps_its_id(self, db: Database, dev: DevChain, make_watcher: WatcherFactory) -> None:
+        """A contract's payment (a trace) re-included one block higher by a reorg is one transfer, reincluded."""
+        forwarder = dev.deploy_forwarder()
+        wallet = fresh_address(35)
+        await add_wallet(db, wallet, start_height=1)
+        txid = dev.forward(forwarder, dev.accounts[2], wallet, 2 * ETH)
+        old = dev.receipt(txid)
+        dev.mine(1)
+        watcher = make_watcher(traces=True, confirmations=10)
+        await watcher.poll()
+        [before] = await stored(db)
+        dev.reorg(2, [(dev.rpc("eth_getRawTransactionByHash", txid), 1)])
+        new = dev.wait(txid)
+        assert new["blockHash"] != old["blockHash"]
+        report = await watcher.poll()
+        assert report.ok, report.errors
+        [after] = await stored(db)
+        assert (after.id, after.position, after.block_hash, after.status) == (before.id, -3, new["blockHash"], TransferStatus.PENDING)
+        assert [e.transfer_id for e in await _events(db, EventKind.TRANSFER_REINCLUDED)] == [before.id]
+
+
+class TestPollLock:
+    async def test_poll_while_another_instance_polls_the_chain_is_skipped(self, db: Database, dev: DevChain, make_watcher: WatcherFactory) -> None:
+        """Two pollers of one chain never interleave: the second one skips while the first holds the chain."""
+        from ledger.locks import chain_lock
+
+        wallet = fresh_address(36)
+        await add_wallet(db, wallet, start_height=1)
+        dev.send(dev.accounts[1], wallet, ETH)
+        watcher = make_watcher()
+        other = Database(db.url.render_as_string(hide_password=False))
+        try:
+            async with chain_lock(other, "ethereum") as held:
+                assert held
+                report = await watcher.poll()
+            assert report.skipped and report.requests == 0 and await stored(db) == []
+            assert (await watcher.poll()).new == 1
+        finally:
+            await other.close()

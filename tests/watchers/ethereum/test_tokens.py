@@ -14,7 +14,7 @@ def _spec(symbol: str, address: str, decimals: int) -> TokenSpec:
 
 class TestTokenTransfers:
     async def test_allowlisted_token_with_its_decimals(self, db: Database, dev: DevChain, make_watcher: WatcherFactory) -> None:
-        """A transfer of an allowlisted token is stored with the token's symbol, address, decimals and log index."""
+        """A transfer of an allowlisted token is stored with the token's symbol, address, decimals, ordinal and log index."""
         usdt = dev.deploy_token("USDT", 6)
         wallet = fresh_address(20)
         wid = await add_wallet(db, wallet, start_height=1)
@@ -25,7 +25,8 @@ class TestTokenTransfers:
         report = await make_watcher(tokens=(_spec("USDT", usdt, 6),)).poll()
         assert report.ok and report.new == 1
         (t,) = await stored(db)
-        assert (t.txid, t.position, t.asset, t.token, t.decimals, t.amount) == (txid, log_index, "USDT", usdt, 6, 1_500_000)
+        assert (t.txid, t.position, t.asset, t.token, t.decimals, t.amount) == (txid, 0, "USDT", usdt, 6, 1_500_000)
+        assert t.log_index == log_index
         assert await senders(db, t.id) == [donor]
         assert await totals(db, wid) == {"USDT": (1_500_000, 0)}
 

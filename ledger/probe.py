@@ -8,7 +8,8 @@ import sqlite3
 from pathlib import Path
 from urllib.parse import unquote, urlsplit, urlunsplit
 
-from ledger.errors import DatabaseUnavailable
+from ledger.connect_errors import is_corruption, postgres_fix
+from ledger.errors import DatabaseDamaged, DatabaseUnavailable
 
 WALLETS_SQL = "SELECT chain, address FROM wallet WHERE active"
 
@@ -34,7 +35,12 @@ async def fetch(url: str, sql: str, params: tuple[object, ...] = (), *, timeout:
 
 
 async def active_wallets(url: str, *, timeout: float = 5.0) -> dict[str, set[str]]:
-    """Connect once (DatabaseUnavailable if that fails); the active wallets stored, by chain (none if no tables yet)."""
+    """Connect once and check the file (as `Database.ping` does); the active wallets stored, by chain.
+
+    DatabaseUnavailable or DatabaseDamaged when that fails; no wallets when there are no tables yet.
+    """
+    if url.startswith("sqlite"):
+        _sqlite_quick_check(url)
     try:
         rows = await fetch(url, WALLETS_SQL, timeout=timeout)
     except NotSetUp:
@@ -45,8 +51,33 @@ async def active_wallets(url: str, *, timeout: float = 5.0) -> dict[str, set[str
     return out
 
 
+def _sqlite_path(url: str) -> str:
+    return unquote(url.split(":///", 1)[1]) if ":///" in url else ""
+
+
+def _sqlite_quick_check(url: str) -> None:
+    """SQLite's page-level consistency check, as `Database.ping` runs it: DatabaseDamaged if it fails."""
+    path = _sqlite_path(url)
+    if not path or path == ":memory:" or not Path(path).expanduser().exists():
+        return
+    try:
+        conn = sqlite3.connect(Path(path).expanduser(), timeout=5)
+        try:
+            rows = conn.execute("PRAGMA quick_check").fetchall()
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as exc:
+        if is_corruption(exc):
+            raise DatabaseDamaged(path, str(exc)) from None
+        raise DatabaseUnavailable(redact(url), str(exc)) from None
+    lines = [line.strip() for r in rows for line in str(r[0]).splitlines()]
+    found = [line for line in lines if line and not line.startswith("***")]
+    if found != ["ok"]:
+        raise DatabaseDamaged(path, found[0], more=len(found) - 1)
+
+
 def _sqlite_rows(url: str, sql: str, params: tuple[object, ...]) -> list[tuple]:
-    path = unquote(url.split(":///", 1)[1]) if ":///" in url else ""
+    path = _sqlite_path(url)
     if not path or path == ":memory:":
         raise NotSetUp(url)
     try:
@@ -61,6 +92,8 @@ def _sqlite_rows(url: str, sql: str, params: tuple[object, ...]) -> list[tuple]:
             raise NotSetUp(str(exc)) from None
         raise DatabaseUnavailable(redact(url), str(exc)) from None
     except sqlite3.DatabaseError as exc:
+        if is_corruption(exc):
+            raise DatabaseDamaged(path, str(exc)) from None
         raise DatabaseUnavailable(redact(url), str(exc)) from None
     finally:
         conn.close()
@@ -73,8 +106,11 @@ async def _postgres_rows(url: str, sql: str, params: tuple[object, ...], timeout
     try:
         conn = await asyncpg.connect(dsn, timeout=timeout)
     except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
+        parts = urlsplit(dsn)
+        fix = postgres_fix(exc, host=parts.hostname, port=parts.port, username=parts.username,
+                           database=parts.path.lstrip("/") or None)
         text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise DatabaseUnavailable(redact(url), text) from None
+        raise DatabaseUnavailable(redact(url), fix or text) from None
     try:
         n = 0
 

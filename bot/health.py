@@ -14,6 +14,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+# A job (a channel's flush, the list update ...) failing this many runs in a row makes the instance unhealthy.
+JOB_FAILURES_UNHEALTHY = 3
+
 
 def allowed_lag(spec: Any) -> float:
     """Seconds a chain may go without a good poll: its `max_lag_seconds`, or 3 polls + 2 minutes."""
@@ -55,7 +58,13 @@ async def problems(app: App, now: datetime | None = None) -> tuple[list[str], di
         elif is_stale(version, state, now, max_age):
             reasons.append(f"the {state.source} list in force ({version.origin}) is stale: published and last "
                            f"confirmed current more than {app.settings.screening.max_list_age_days:g} days ago")
-    return reasons, {"chains": chains, "lists": lists}
+    jobs: dict[str, Any] = {}
+    for name, job in sorted(app.runner.jobs.items()):
+        jobs[name] = {"runs": job.runs, "failures_in_a_row": job.failures, "failures": job.total_failures,
+                      "last_ok_at": job.last_ok_at.isoformat() if job.last_ok_at else None, "last_error": job.last_error or None}
+        if job.failures >= JOB_FAILURES_UNHEALTHY:
+            reasons.append(f"job {name} failed {job.failures} times in a row (last error: {job.last_error})")
+    return reasons, {"chains": chains, "lists": lists, "jobs": jobs}
 
 
 async def healthz(request: web.Request) -> web.Response:

@@ -5,20 +5,38 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from bot.errors import BotError
 from ledger.database import Database
+from ledger.errors import LedgerError
 from ledger.models import EventKind
 from ledger.writes import record_event
+from screening.errors import ScreeningError
 from watchers.base import PollReport, Watcher
 from watchers.errors import WatcherError
 
 log = logging.getLogger(__name__)
 
 AfterPoll = Callable[[], Awaitable[object]]
+# Our own errors name the thing, the value and the fix: their one line is the whole story. Anything
+# else is a bug or a surprise, and its traceback is logged (once per failure streak).
+EXPECTED_ERRORS: tuple[type[BaseException], ...] = (WatcherError, ScreeningError, LedgerError, BotError)
+
+
+@dataclass
+class JobHealth:
+    """A job's (or an after-poll step's) recent record: runs, consecutive failures, the last error."""
+
+    runs: int = 0
+    failures: int = 0  # consecutive, reset by a success
+    total_failures: int = 0
+    last_error: str = ""
+    last_ok_at: datetime | None = None
+    last_failed_at: datetime | None = None
 
 
 @dataclass
@@ -30,6 +48,36 @@ class WatcherHealth:
     last_error: str = ""
     last_ok_at: datetime | None = None  # when a poll last succeeded (for /healthz)
     height: int | None = None  # the chain height that poll saw
+    # The steps run after each poll (screening ...), by name: they fail and recover on their own.
+    steps: dict[str, JobHealth] = field(default_factory=dict)
+
+
+def _step_name(fn: Callable[..., object]) -> str:
+    return getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None) or repr(fn)
+
+
+async def run_guarded(what: str, fn: Callable[[], Awaitable[object]], health: JobHealth) -> bool:
+    """Run ``fn``; a failure is contained, counted in ``health`` and logged: with its traceback on
+    the first failure of a streak (for unexpected errors), as one line after that, and its end noted."""
+    health.runs += 1
+    try:
+        await fn()
+    except Exception as exc:  # noqa: BLE001 - a job's failure must never stop the scheduler
+        health.failures += 1
+        health.total_failures += 1
+        health.last_failed_at = _now()
+        expected = isinstance(exc, EXPECTED_ERRORS)
+        health.last_error = (str(exc) if expected else f"{type(exc).__name__}: {exc}")[:500]
+        if health.failures == 1:
+            log.error("%s failed: %s", what, health.last_error, exc_info=not expected or log.isEnabledFor(logging.DEBUG))
+        else:
+            log.warning("%s failed again (%d in a row): %s", what, health.failures, health.last_error)
+        return False
+    if health.failures:
+        log.info("%s works again after %d failure(s)", what, health.failures)
+    health.failures = 0
+    health.last_ok_at = _now()
+    return True
 
 
 async def poll_once(
@@ -39,9 +87,13 @@ async def poll_once(
     try:
         report = await watcher.poll()
     except Exception as exc:  # noqa: BLE001 - a watcher's failure must never stop the others
-        log.warning("watcher failed chain=%s error=%s", watcher.chain, exc, exc_info=log.isEnabledFor(logging.DEBUG))
-        # Our own errors say what failed; an unexpected one also names its type.
-        text = str(exc) if isinstance(exc, WatcherError) else f"{type(exc).__name__}: {exc}"
+        # Our own errors say what failed; an unexpected one also names its type, and its traceback
+        # is logged on the first failure of a streak.
+        expected = isinstance(exc, EXPECTED_ERRORS)
+        text = str(exc) if expected else f"{type(exc).__name__}: {exc}"
+        first = health.failures == 0
+        log.warning("watcher failed chain=%s error=%s", watcher.chain, text,
+                    exc_info=(first and not expected) or log.isEnabledFor(logging.DEBUG))
         report = PollReport(chain=watcher.chain, errors=[text])
     if report.ok:
         health.last_ok_at = _now()
@@ -60,10 +112,9 @@ async def poll_once(
             async with db.session() as s:
                 await record_event(s, EventKind.WATCHER_FAILED, chain=watcher.chain, error=health.last_error)
     for hook in after:
-        try:
-            await hook()
-        except Exception as exc:  # noqa: BLE001
-            log.warning("after-poll step failed chain=%s error=%s", watcher.chain, exc)
+        name = _step_name(hook)
+        step = health.steps.setdefault(name, JobHealth())
+        await run_guarded(f"after-poll step {name} (chain {watcher.chain})", hook, step)
     return report
 
 
@@ -74,6 +125,7 @@ class Runner:
         self.db = db
         self.scheduler = AsyncIOScheduler(timezone="UTC")
         self.health: dict[str, WatcherHealth] = {}
+        self.jobs: dict[str, JobHealth] = {}
         self._in_flight: set[asyncio.Task[object]] = set()
 
     def _track(self, fn: Callable[[], Awaitable[object]]) -> Callable[[], Awaitable[None]]:
@@ -113,11 +165,11 @@ class Runner:
                                max_instances=1, coalesce=True, next_run_time=_now())
 
     def add_job(self, name: str, fn: Callable[[], Awaitable[object]], seconds: float, *, start_now: bool = True) -> None:
+        """Run ``fn`` every ``seconds``; its failures are contained and counted in ``self.jobs[name]``."""
+        health = self.jobs.setdefault(name, JobHealth())
+
         async def job() -> None:
-            try:
-                await fn()
-            except Exception as exc:  # noqa: BLE001
-                log.warning("job failed job=%s error=%s", name, exc)
+            await run_guarded(f"job {name}", fn, health)
 
         self.scheduler.add_job(self._track(job), "interval", seconds=seconds, id=name, max_instances=1, coalesce=True,
                                next_run_time=_now() if start_now else None)

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.settings import Settings
+from screening.errors import ScreeningListError
 from screening.update import ListsConfig, update_all
 
 if TYPE_CHECKING:
@@ -38,8 +39,12 @@ async def setup(app: App) -> None:
     app.add_after_poll(app.screener.screen_new)
 
     async def update() -> None:
-        for result in await update_all(app.db, lists_config(app.settings)):
+        results = await update_all(app.db, lists_config(app.settings))
+        for result in results:
             if not result.failed:  # failures are logged, and stored for `sanctions status`, by update_all
                 log.info("sanctions list source=%s outcome=%s", result.source, result.outcome)
+        failed = [r for r in results if r.failed]
+        if failed:  # the job failed: counted in the runner's job health (the last good lists stay in force)
+            raise ScreeningListError(", ".join(r.source for r in failed), "; ".join(r.reason or "failed" for r in failed))
 
     app.add_job("sanctions:update", update, app.settings.screening.update_hours * 3600, role="watchers", singleton=True)

@@ -6,7 +6,9 @@ from the file, and never printed: they are SecretStr values.
 
 from __future__ import annotations
 
+import difflib
 import os
+import re
 import tomllib
 import datetime as dt
 from decimal import Decimal
@@ -15,21 +17,26 @@ from typing import Annotated, Any, Literal, Union
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, SettingsError
 
 from bot.chains import FAMILIES, family_of
 from bot.chains.bitcoin import BitcoinChain
 from bot.chains.ethereum import MAINNET_TOKENS, EvmChain, Token
+from bot.chains.family import HttpUrl
 from bot.chains.family import StrictModel as _Strict
 from bot.errors import ConfigError
-from watchers.errors import InvalidAddress
+from watchers.errors import InvalidAddress, clip
 
 __all__ = ["BitcoinChain", "EvmChain", "MAINNET_TOKENS", "Token", "Settings", "load_settings"]
 
 from bot.defaults import DEFAULT_CONFIG, ENV_PREFIX
 # Keys that hold secrets: allowed only from the environment.
-SECRET_KEYS = {("discord", "token"): "DONATION_WATCH_DISCORD__TOKEN", ("database", "password"): "DONATION_WATCH_DATABASE__PASSWORD",
-               ("valuation", "coingecko_key"): "DONATION_WATCH_VALUATION__COINGECKO_KEY"}
+SECRET_KEYS = {
+    ("discord", "token"): "DONATION_WATCH_DISCORD__TOKEN",
+    ("database", "password"): "DONATION_WATCH_DATABASE__PASSWORD",
+    ("valuation", "coingecko_key"): "DONATION_WATCH_VALUATION__COINGECKO_KEY",
+    ("page", "export_token"): "DONATION_WATCH_PAGE__EXPORT_TOKEN",
+}
 
 
 class DatabaseSettings(_Strict):
@@ -126,7 +133,7 @@ class WalletEntry(_Strict):
 class ScreeningSettings(_Strict):
     """Sanctions lists: where to fetch them and how often."""
 
-    ofac_url: str = "https://sanctionslistservice.ofac.treas.gov/api/PublicationPreview/exports/SDN_ADVANCED.XML"
+    ofac_url: HttpUrl = "https://sanctionslistservice.ofac.treas.gov/api/PublicationPreview/exports/SDN_ADVANCED.XML"
     # Hourly: OFAC publishes at irregular times, and the conditional GET costs nothing when nothing changed.
     update_hours: Annotated[float, Field(gt=0)] = 1.0
     # The list in force is told as stale when it is older than this and no check confirmed it within it.
@@ -137,6 +144,42 @@ class ScreeningSettings(_Strict):
     # limits of each list download
     download_timeout_seconds: Annotated[float, Field(gt=0)] = 300.0
     max_download_mb: Annotated[int, Field(gt=0)] = 400
+
+
+class PageSettings(_Strict):
+    """The public transparency page and its JSON API, served by `run` on `[http]` host/port when enabled."""
+
+    enabled: bool = False
+    title: Annotated[str, Field(max_length=200)] = "Donations"
+    description: Annotated[str, Field(max_length=2000)] = ""
+    # Where else the official addresses are published (shown in the warning line).
+    published_at: list[str] = []
+    # Senders found on a list: shown one by one only when true (the count is always shown).
+    show_hits: bool = False
+    # Seconds an answer of the page or the API is reused for every reader (0: computed per request).
+    cache_seconds: Annotated[float, Field(ge=0, le=300)] = 2.0
+    # Requests per minute per client address (burst up to the same number).
+    rate_limit_per_minute: Annotated[int, Field(ge=1)] = 120
+    # Behind a reverse proxy, the client is the first X-Forwarded-For entry (only then).
+    trust_forwarded_for: bool = False
+    # Bearer token for GET /api/v1/export.csv (env DONATION_WATCH_PAGE__EXPORT_TOKEN only).
+    export_token: SecretStr | None = None
+
+
+class GoalSettings(_Strict):
+    """A fundraising goal shown as a progress bar: an amount in a currency, optionally in a window."""
+
+    amount: Annotated[Decimal, Field(gt=0)] | None = None
+    currency: Annotated[str, Field(min_length=2, max_length=16)] = "USD"
+    start: dt.date | None = None
+    end: dt.date | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "GoalSettings":
+        if self.start is not None and self.end is not None and self.end < self.start:
+            raise _KeyError("goal.end", self.end.isoformat(), f"is before goal.start ({self.start.isoformat()})")
+        self.currency = self.currency.upper()
+        return self
 
 
 class ValuationSettings(_Strict):
@@ -193,6 +236,8 @@ class Settings(BaseSettings):
     chains: dict[str, Chain] = {}
     wallets: list[WalletEntry] = []
     screening: ScreeningSettings = ScreeningSettings()
+    page: PageSettings = PageSettings()
+    goal: GoalSettings = GoalSettings()
     valuation: ValuationSettings = ValuationSettings()
     http: HttpSettings = HttpSettings()
     # On SIGTERM/SIGINT, `run` finishes the work in flight and flushes channels within this many seconds.
@@ -288,16 +333,18 @@ def _describe(error: dict[str, Any]) -> tuple[str, str]:
     kind = error["type"]
     if kind == "extra_forbidden":
         return key, "unknown key (check the spelling against config/example.toml)"
+    if kind == "missing" and error.get("_misspelt"):
+        return error["_misspelt"], f'unknown key; did you mean "{key.rsplit(".", 1)[-1]}"? (it is required)'
     if kind == "missing":
         return key, "is required but missing"
     ctx = error.get("ctx") or {}
     if isinstance(ctx.get("error"), _KeyError):
         err = ctx["error"]
-        return err.key, f'"{err.value}" {err.reason}'
+        return err.key, f'"{clip(str(err.value))}" {err.reason}'
     if isinstance(ctx.get("error"), InvalidAddress):
         err = ctx["error"]
-        return key, f'"{err.value}" is not {_article(err.chain)} address ({err.reason})'
-    shown = f'"{value}"' if isinstance(value, str) else repr(value)
+        return key, f'"{clip(err.value)}" is not {_article(err.chain)} address ({err.reason})'
+    shown = f'"{clip(value)}"' if isinstance(value, str) else clip(repr(value))
     msg = error["msg"].removeprefix("Value error, ")
     if kind == "union_tag_invalid":
         tag = value.get("kind") if isinstance(value, dict) else value
@@ -305,6 +352,32 @@ def _describe(error: dict[str, Any]) -> tuple[str, str]:
     if kind == "union_tag_not_found":
         return key + ".kind", f"is required: {_kinds()}"
     return key, f"{shown} {msg[0].lower() + msg[1:] if msg else 'is invalid'}"
+
+
+def _first_error(errors: list[dict[str, Any]]) -> dict[str, Any]:
+    """The error to report: an unknown key before anything else (a misspelt key also makes the
+    right one "missing"; the unknown one is the cause), with the missing key it probably meant."""
+    unknown = [e for e in errors if e["type"] == "extra_forbidden"]
+    if not unknown:
+        return errors[0]
+    first = unknown[0]
+    parent, name = tuple(first["loc"][:-1]), str(first["loc"][-1])
+    missing = {str(e["loc"][-1]): e for e in errors if e["type"] == "missing" and tuple(e["loc"][:-1]) == parent}
+    close = difflib.get_close_matches(name, list(missing), n=1)
+    if close:
+        return {**missing[close[0]], "_misspelt": _loc(tuple(first["loc"]))}
+    return first
+
+
+def _env_var_for(key: str) -> str | None:
+    """The environment variable that set ``key`` (or the section holding it), if one did."""
+    parts = [p for p in re.split(r"\.|\[\d+\]", key) if p]
+    present = {k.upper(): k for k in os.environ if k.upper().startswith(ENV_PREFIX)}
+    for i in range(len(parts), 0, -1):
+        name = ENV_PREFIX + "__".join(parts[:i]).upper()
+        if name in present:
+            return present[name]
+    return None
 
 
 def _kinds() -> str:
@@ -341,8 +414,20 @@ def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
     _reject_secrets(shown, data)
     try:
         return Settings(**data)
+    except SettingsError as exc:
+        # pydantic-settings could not parse a nested value from the environment (it expects JSON).
+        found = re.search(r'field "([^"]+)"', str(exc))
+        var = _env_var_for(found.group(1)) if found else None
+        where = f"environment variable {var}" if var else "the environment"
+        raise ConfigError(where, None, "is not valid JSON (a table or list from the environment is written as JSON, "
+                          "or set its keys one by one as ..._SECTION__KEY)") from None
     except ValidationError as exc:
-        key, reason = _describe(exc.errors(include_url=False)[0])
-        more = len(exc.errors()) - 1
+        errors = exc.errors(include_url=False)
+        chosen = _first_error(errors)
+        key, reason = _describe(chosen)
+        more = len(errors) - (2 if chosen.get("_misspelt") else 1)
         suffix = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
+        var = _env_var_for(key)
+        if var is not None:  # the environment overrides the file: name the variable, not the file
+            raise ConfigError(f"environment variable {var}", key, reason + suffix) from None
         raise ConfigError(shown, key, reason + suffix) from None

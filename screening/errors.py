@@ -27,7 +27,8 @@ class InvalidScreeningAddress(ScreeningError, ValueError):
     def __init__(self, value: str, reason: str) -> None:
         self.value = value
         self.reason = reason
-        super().__init__(f'"{value}" cannot be screened as an address ({reason})')
+        shown = value if len(value) <= 100 else f"{value[:70]}... ({len(value):,} characters)"
+        super().__init__(f'"{shown}" cannot be screened as an address ({reason})')
 
 
 class OlderListRefused(ScreeningListError):

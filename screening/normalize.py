@@ -12,7 +12,7 @@ import re
 from enum import StrEnum
 
 from screening.errors import InvalidScreeningAddress
-from watchers.addresses import evm_address
+from watchers.addresses import evm_address, odd_character
 from watchers.errors import InvalidAddress
 
 
@@ -58,9 +58,9 @@ def comparison_key(value: str) -> str:
     text = value.strip()
     if not text:
         raise InvalidScreeningAddress(value, "empty")
-    if not text.isascii():
-        bad = next(ch for ch in text if not ch.isascii())
-        raise InvalidScreeningAddress(value, f"contains non-ASCII character U+{ord(bad):04X}; possibly a look-alike")
+    odd = odd_character(text)
+    if odd:
+        raise InvalidScreeningAddress(value, odd)
     if not _OTHER.match(text):
         raise InvalidScreeningAddress(value, "expected 8-200 letters and digits without spaces")
     fmt = detect(text)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from enum import StrEnum
 
 from watchers.errors import InvalidAddress
@@ -28,6 +29,48 @@ _BASE58_VERSIONS = {
 _HRP = {"mainnet": "bc", "testnet": "tb", "regtest": "bcrt"}
 BITCOIN_NETWORKS = tuple(_HRP)
 
+# Letters from other scripts that look like the ASCII letters addresses are made of.
+_LOOK_ALIKES = dict(zip(
+    "аеорсхуіјѕԁһӏВЕКМНОРСТХАΑΒΕΖΗΙΚΜΝΟΡΤΥΧοναι",
+    "aeopcxyijsdhlBEKMHOPCTXAABEZHIKMNOPTYXovai",
+))  # fmt: skip
+
+
+def odd_character(text: str) -> str | None:
+    """Name the first character an address cannot hold (invisible, or a non-ASCII look-alike), or None."""
+    for i, ch in enumerate(text, start=1):
+        if ch.isascii() and (ch.isprintable() and not ch.isspace()):
+            continue
+        code = f"U+{ord(ch):04X} {unicodedata.name(ch, 'unnamed character')}"
+        if unicodedata.category(ch) in ("Cf", "Zs", "Zl", "Zp", "Cc") or ch.isspace():
+            return f"contains an invisible character at position {i}: {code}; delete it and type the address again"
+        like = _LOOK_ALIKES.get(ch) or unicodedata.normalize("NFKC", ch)
+        hint = f', a look-alike of "{like}"' if like.isascii() and like.isprintable() and like != ch else ""
+        return f"contains a non-ASCII character at position {i}: {code}{hint}; type the address again in plain ASCII"
+    return None
+
+
+def _other_network(text: str, network: str) -> str | None:
+    """The Bitcoin network an address of another network belongs to, judged by its prefix or version byte."""
+    lower = text.lower()
+    for net, hrp in sorted(_HRP.items(), key=lambda kv: -len(kv[1])):  # bcrt before bc
+        if lower.startswith(hrp + "1"):
+            return net if net != network else None
+    try:
+        payload = Base58Decoder.CheckDecode(text)
+    except Exception:  # noqa: BLE001 - not base58check at all: no network to name
+        return None
+    if len(payload) == 21:
+        nets = [n for n, versions in _BASE58_VERSIONS.items() if payload[0] in versions and n != network]
+        if nets and payload[0] not in _BASE58_VERSIONS[network]:
+            return "/".join(nets)
+    return None
+
+
+def _wrong_network(found: str, network: str) -> str:
+    return (f"it is a Bitcoin {found} address, and this chain watches {network}: use a {network} address, "
+            f'or set network = "{found.split("/")[0]}" on the chain')
+
 
 def bitcoin_address(value: str, network: str = "mainnet") -> str:
     """The canonical form of a Bitcoin address (lowercase for bech32), or InvalidAddress.
@@ -39,8 +82,14 @@ def bitcoin_address(value: str, network: str = "mainnet") -> str:
     if network not in _HRP:
         raise ValueError(f"unknown Bitcoin network {network!r} (one of {', '.join(_HRP)})")
     text = value.strip()
-    if not text or not text.isascii():
-        raise InvalidAddress(chain, value, "empty or not plain ASCII")
+    if not text:
+        raise InvalidAddress(chain, value, "empty")
+    odd = odd_character(text)
+    if odd:
+        raise InvalidAddress(chain, value, odd)
+    other = _other_network(text, network)
+    if other:
+        raise InvalidAddress(chain, value, _wrong_network(other, network))
     hrp = _HRP[network]
     if text.lower().startswith(hrp + "1"):
         if text != text.lower() and text != text.upper():
@@ -71,6 +120,9 @@ def evm_address(value: str) -> str:
     all-upper carry none and are accepted).
     """
     text = value.strip()
+    odd = odd_character(text)
+    if odd:
+        raise InvalidAddress("Ethereum", value, odd)
     if not _HEX40.match(text):
         raise InvalidAddress("Ethereum", value, "0x + 40 hex digits")
     body = text[2:]

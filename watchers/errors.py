@@ -46,4 +46,11 @@ class InvalidAddress(WatcherError, ValueError):
         self.value = value
         self.reason = reason
         article = "an" if chain[:1] in "AEIOU" else "a"
-        super().__init__(f'"{value}" is not {article} {chain} address ({reason})')
+        super().__init__(f'"{clip(value)}" is not {article} {chain} address ({reason})')
+
+
+def clip(text: str, limit: int = 100) -> str:
+    """``text`` for a message: whole when short, else its start and its length (never 100 KB echoed back)."""
+    if len(text) <= limit:
+        return text
+    return f"{text[: limit - 30]}... ({len(text):,} characters)"

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import Field
 
-from bot.chains.family import ChainFamily, StrictModel
+from bot.chains.family import BlockCount, ChainFamily, HttpUrl, StrictModel
 
 if TYPE_CHECKING:
     from ledger.database import Database
@@ -19,8 +19,8 @@ class BitcoinChain(StrictModel):
 
     kind: Literal["bitcoin"]
     network: Literal["mainnet", "testnet", "regtest"] = "mainnet"
-    esplora_urls: Annotated[list[str], Field(min_length=1)]
-    confirmations: Annotated[int, Field(ge=1)] = 6
+    esplora_urls: Annotated[list[HttpUrl], Field(min_length=1)]
+    confirmations: BlockCount = 6
     alert_confirmations: Annotated[int, Field(ge=0)] = 1
     requests_per_second: Annotated[float, Field(gt=0)] = 2.0
     poll_seconds: Annotated[float, Field(gt=0)] = 60.0

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import BeforeValidator, Field, field_validator
 
-from bot.chains.family import ChainFamily, StrictModel
+from bot.chains.family import ChainFamily, HttpUrl, StrictModel, block_count
 
 if TYPE_CHECKING:
     from ledger.database import Database
@@ -45,10 +45,10 @@ class EvmChain(StrictModel):
 
     kind: Literal["evm"]
     chain_id: Annotated[int, Field(ge=1)]
-    rpc_urls: Annotated[list[str], Field(min_length=1)]
+    rpc_urls: Annotated[list[HttpUrl], Field(min_length=1)]
     native_symbol: str = "ETH"
     # "finalized" uses the node's finalized block tag (falls back to 12 where it has none).
-    confirmations: Literal["finalized"] | Annotated[int, Field(ge=0)] = "finalized"
+    confirmations: Annotated[Literal["finalized"] | int, BeforeValidator(lambda v: block_count(v, finalized=True))] = "finalized"
     traces: bool = False
     tokens: list[Token] | None = None
     poll_seconds: Annotated[float, Field(gt=0)] = 15.0

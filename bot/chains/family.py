@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-from pydantic import BaseModel, ConfigDict
+from urllib.parse import urlsplit
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict
 
 if TYPE_CHECKING:
     from ledger.database import Database
@@ -17,6 +19,31 @@ class StrictModel(BaseModel):
     """A settings section that refuses unknown keys (a typo must not pass silently)."""
 
     model_config = ConfigDict(extra="forbid")
+
+
+def http_url(value: str) -> str:
+    """An http(s) URL with a host, or a ValueError that says how to write one."""
+    parts = urlsplit(value.strip())
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError("is not an http(s) URL (write it as https://HOST/PATH)")
+    return value.strip()
+
+
+def block_count(value: Any, *, finalized: bool = False) -> Any:
+    """A confirmation depth: a whole number of blocks >= 1 (or "finalized" where allowed)."""
+    if finalized and value == "finalized":
+        return value
+    if isinstance(value, str) and value.strip().isdigit():  # from the environment, everything is text
+        value = int(value)
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
+        return value
+    raise ValueError('must be a block count ≥ 1 or "finalized"' if finalized else "must be a block count ≥ 1")
+
+
+# A URL the bot reads from; a list of them fails over in order.
+HttpUrl = Annotated[str, AfterValidator(http_url)]
+# Blocks on top of a transfer before it counts as confirmed.
+BlockCount = Annotated[int, BeforeValidator(block_count)]
 
 
 @dataclass(frozen=True)

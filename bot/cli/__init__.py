@@ -30,6 +30,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "db": ("bot.cli.db_cmds", "Database schema commands."),
     "wallets": ("bot.cli.wallet_cmds", "Watched wallets (those in the config file are added on every start)."),
     "totals": ("bot.cli.totals_cmds", "Print confirmed and pending totals per wallet and asset, and their value in the fund's currency."),
+    "export": ("bot.cli.export_cmds", "Export donations (date, chain, txid, amount, fiat at arrival, senders, status, screening) in constant memory."),
     "poll": ("bot.cli.run_cmds", "Poll every configured chain once and print what was stored."),
     "run": ("bot.cli.run_cmds", "Run the bot: watch every chain on its schedule and report (console without a Discord token)."),
     "sanctions": ("bot.cli.sanctions_cmds", "Sanctions lists: update them, see which are in force, check an address."),
@@ -77,6 +78,7 @@ class AppContext:
     """What every command gets: the config path and, loaded on first use, the settings."""
 
     config_path: str
+    verbose: bool = False
     _settings: Settings | None = field(default=None, repr=False)
 
     @property
@@ -86,6 +88,8 @@ class AppContext:
 
             self._settings = load_settings(self.config_path)
             logs.add_settings_secrets(self._settings)
+            if not self.verbose:  # the file's log_level holds for every command (-v still wins)
+                logging.getLogger().setLevel(self._settings.log_level)
         return self._settings
 
 
@@ -115,7 +119,7 @@ def run_async(fn: Callable[..., Awaitable[T]], *args: Any, **kwargs: Any) -> T:
 def cli(ctx: click.Context, config_path: str, verbose: bool, log_format: str) -> None:
     """Watch donation wallets, screen senders, and report to chat."""
     logs.configure(logging.DEBUG if verbose else logging.INFO, log_format)
-    ctx.obj = AppContext(config_path)
+    ctx.obj = AppContext(config_path, verbose=verbose)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -125,6 +129,10 @@ def main(argv: list[str] | None = None) -> None:
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         sys.exit(1)
+    except click.BadParameter as exc:
+        # A bad value is the operator's to fix: one line (the usage text would only bury it).
+        click.echo(f"error: {exc.format_message()}", err=True)
+        sys.exit(exc.exit_code)
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)

@@ -9,6 +9,7 @@ from bot.app import App
 from bot.cli import AppContext, pass_app, run_async
 from bot.settings import EvmChain
 from watchers.block_scan import BackfillProgress
+from watchers.errors import clip
 
 
 @click.command("backfill")
@@ -21,7 +22,7 @@ def backfill(app: AppContext, chain: str, from_block: int, to_block: int | None)
     spec = app.settings.chains.get(chain)
     if spec is None:
         known = ", ".join(sorted(app.settings.chains)) or "none"
-        raise click.BadParameter(f"{chain!r} is not a configured chain (chains: {known})", param_hint="CHAIN")
+        raise click.BadParameter(f'"{clip(chain)}" is not a configured chain (chains: {known})', param_hint="CHAIN")
     if not isinstance(spec, EvmChain):
         raise click.BadParameter(f"{chain!r} is a {spec.kind} chain; backfill scans EVM chains only", param_hint="CHAIN")
     if to_block is not None and to_block < from_block:

@@ -45,7 +45,6 @@ def run(ctx: AppContext, role: str) -> None:
     from bot.service import serve
 
     settings = ctx.settings
-    logging.getLogger().setLevel(settings.log_level)
 
     async def _go() -> None:
         async with await App.open(settings, role=role) as app:  # type: ignore[arg-type]

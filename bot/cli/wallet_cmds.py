@@ -8,6 +8,9 @@ from bot.app import App
 from bot.cli import AppContext, pass_app, run_async
 from bot.errors import ConfigError
 from ledger import wallets as ledger_wallets
+from watchers.errors import clip
+
+LABEL_MAX = 200  # the wallet table's label column
 
 
 @click.group("wallets")
@@ -18,7 +21,7 @@ def wallets_group() -> None:
 def _chain(app: AppContext, chain: str) -> str:
     if chain not in app.settings.chains:
         known = ", ".join(sorted(app.settings.chains)) or "none"
-        raise click.BadParameter(f"{chain!r} is not a configured chain (chains: {known})", param_hint="CHAIN")
+        raise click.BadParameter(f'"{clip(chain)}" is not a configured chain (chains: {known})', param_hint="CHAIN")
     return chain
 
 
@@ -38,14 +41,33 @@ def add(app: AppContext, chain: str, address: str, label: str, start_height: int
     except InvalidAddress as exc:
         raise click.BadParameter(str(exc), param_hint="ADDRESS") from None
 
-    async def _go() -> bool:
+    if len(label) > LABEL_MAX:
+        raise click.BadParameter(f"is {len(label):,} characters long; a label has at most {LABEL_MAX}", param_hint="--label")
+
+    async def _go() -> ledger_wallets.WalletChange:
         async with await App.open(app.settings) as running:
             async with running.db.session() as s:
-                _, new = await ledger_wallets.upsert_wallet(s, chain, canonical, label=label, start_height=start_height)
-                return new
+                return await ledger_wallets.add_wallet(s, chain, canonical, label=label, start_height=start_height)
 
-    new = run_async(_go)
-    click.echo(f"{'added' if new else 'already watched'}: {chain} {canonical}")
+    click.echo(describe_change(run_async(_go), chain, canonical))
+
+
+def describe_change(change: ledger_wallets.WalletChange, chain: str, address: str) -> str:
+    """One line saying exactly what `wallets add` did."""
+    if change.created:
+        return f"added: {chain} {address}"
+    done = []
+    if change.reactivated:
+        done.append("reactivated (it was retired; watching it again)")
+    if change.old_label is not None:
+        done.append(f'relabelled from "{change.old_label}" to "{change.wallet.label}"')
+    if change.start_height_changed:
+        before = "none" if change.old_start_height is None else str(change.old_start_height)
+        done.append(f"start height changed from {before} to {change.wallet.start_height}")
+    if not done:
+        shown = f' (label "{change.wallet.label}")' if change.wallet.label else ""
+        return f"already watched, nothing changed: {chain} {address}{shown}"
+    return f"{', '.join(done)}: {chain} {address}"
 
 
 @wallets_group.command("list")

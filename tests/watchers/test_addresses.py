@@ -32,7 +32,7 @@ class TestBitcoinAddresses:
         [
             ("357a3So9CbsNfBBgFYACGvxxS6tMaDoa1Q", "checksum"),
             ("bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdx", "bech32"),
-            ("tb1qw508d6qejxtdg4y5r3zarvary0c5xw7kxpjzsx", "base58check"),
+            ("tb1qw508d6qejxtdg4y5r3zarvary0c5xw7kxpjzsx", "testnet address, and this chain watches mainnet"),
             ("0x165CD37b4C644C2921454429E7F9358d18A45e14", "base58check"),
             ("", "empty"),
         ],

@@ -93,7 +93,7 @@ url = "sqlite+aiosqlite:///{db_file}"
 kind = "evm"
 chain_id = 31337
 rpc_urls = ["{rpc}"]
-confirmations = 0
+confirmations = 1
 timeout_seconds = 10
 tokens = [{{ symbol = "USDC", address = "{token}", decimals = 6 }}]
 [[wallets]]

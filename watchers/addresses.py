@@ -57,8 +57,8 @@ def _other_network(text: str, network: str) -> str | None:
         if lower.startswith(hrp + "1"):
             return net if net != network else None
     try:
-        payload = Base58Decoder.CheckDecode(text)
-    except Exception:  # noqa: BLE001 - not base58check at all: no network to name
+        payload = base58check_decode(text)
+    except ValueError:  # not base58check at all: no network to name
         return None
     if len(payload) == 21:
         nets = [n for n, versions in _BASE58_VERSIONS.items() if payload[0] in versions and n != network]

@@ -31,6 +31,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "wallets": ("bot.cli.wallet_cmds", "Watched wallets (those in the config file are added on every start)."),
     "totals": ("bot.cli.totals_cmds", "Print confirmed and pending totals per wallet and asset, and their value in the fund's currency."),
     "export": ("bot.cli.export_cmds", "Export donations (date, chain, txid, amount, fiat at arrival, senders, status, screening) in constant memory."),
+    "import": ("bot.cli.import_cmds", "Import the history of ADDRESS on CHAIN (watching it from now on), recorded as history: not announced, screened."),
     "poll": ("bot.cli.run_cmds", "Poll every configured chain once and print what was stored."),
     "run": ("bot.cli.run_cmds", "Run the bot: watch every chain on its schedule and report (console without a Discord token)."),
     "sanctions": ("bot.cli.sanctions_cmds", "Sanctions lists: update them, see which are in force, check an address."),

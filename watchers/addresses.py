@@ -36,6 +36,12 @@ _LOOK_ALIKES = dict(zip(
 ))  # fmt: skip
 
 
+def looks_like_key_wallet(text: str) -> bool:
+    """Whether the text is meant as an extended key or descriptor rather than a single address."""
+    t = text.strip()
+    return "(" in t or t[:4] in ("xpub", "ypub", "zpub", "tpub", "upub", "vpub")
+
+
 def odd_character(text: str) -> str | None:
     """Name the first character an address cannot hold (invisible, or a non-ASCII look-alike), or None."""
     for i, ch in enumerate(text, start=1):

@@ -54,9 +54,20 @@ class TestInstalledLikeTheImage:
         env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
         # `pip install .` builds a wheel of the tree and installs it: the same two steps, the build with
         # this environment's setuptools (no build isolation: no downloads in tests).
+        # The build context is what the Dockerfile COPYs, copied afresh (no stale build/ directory).
+        context = tmp_path / "context"
+        for line in re.findall(r"^COPY (.+) (\S+)$", DOCKERFILE.read_text(), re.M):
+            sources, dest = line[0].split(), line[1]
+            for source in sources:
+                target = context / (source if dest in ("./", ".") else dest)
+                if (ROOT / source).is_dir():
+                    shutil.copytree(ROOT / source, target, ignore=shutil.ignore_patterns("__pycache__"))
+                else:
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copy(ROOT / source, target)
         wheels = tmp_path / "wheels"
         subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation", "--no-index",
-                        "-w", str(wheels), str(ROOT)], check=True, env=env, cwd=tmp_path)
+                        "-w", str(wheels), str(context)], check=True, env=env, cwd=tmp_path)
         (wheel,) = wheels.glob("donation_watch-*.whl")
         subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--no-deps", "--no-index", str(wheel)],
                        check=True, env=env, cwd=tmp_path)

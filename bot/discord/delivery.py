@@ -24,7 +24,6 @@ from bot.discord.render import escape, to_embed
 from bot.messages import LIST_OK, LIST_STALE, LIST_UPDATE_FAILED, SUMMARY_DUE, TRANSFER_KINDS, Message, render_event
 from ledger.models import Event, EventKind
 from ledger.outbox import Delivery, claim, external_id_for, fan_out, mark_failed, mark_retry, mark_sent
-from ledger.report_queries import neighbour_event
 from ledger.types import utcnow
 
 if TYPE_CHECKING:
@@ -111,17 +110,9 @@ class DiscordChannel:
         """Render, send or edit, and mark one delivery; returns 1 when a message went out."""
         async with self.db.session() as s:
             event = await s.get(Event, delivery.event_id)
-            hold = await self._hold(s, event)
-            message = None if hold is not None else await render_event(s, event, self.settings)
+            message = await render_event(s, event, self.settings)
             edits = delivery.subject and delivery.subject.startswith("transfer:") and event.kind != EventKind.TRANSFER_NEW
             edit_id = await external_id_for(s, self.name, delivery.subject) if edits else None
-        if hold is not None:
-            async with self.db.session() as s:
-                if hold is True:
-                    await mark_sent(s, delivery.id, None)  # type: ignore[arg-type]
-                else:
-                    await mark_retry(s, delivery.id, "held: watcher not yet unhealthy for long enough", at=hold)  # type: ignore[arg-type]
-            return 0
         if message is None:  # nothing to say (below the minimum, history): done
             async with self.db.session() as s:
                 await mark_sent(s, delivery.id, None)  # type: ignore[arg-type]
@@ -149,20 +140,6 @@ class DiscordChannel:
         async with self.db.session() as s:
             await mark_sent(s, delivery.id, external_id)  # type: ignore[arg-type]
         return 1
-
-    async def _hold(self, session, event: Event) -> datetime | bool | None:  # type: ignore[no-untyped-def]
-        """Watcher health is told only past `alerts.watcher_unhealthy_minutes`: a time to retry, True to drop, None to send."""
-        threshold = timedelta(minutes=self.settings.alerts.watcher_unhealthy_minutes)
-        if event.kind == EventKind.WATCHER_FAILED:
-            recovered = await neighbour_event(session, str(EventKind.WATCHER_RECOVERED), event.chain, after_id=event.id)
-            if recovered is not None and recovered.created_at - event.created_at < threshold:
-                return True
-            due = event.created_at + threshold
-            return due if recovered is None and due > utcnow() else None
-        if event.kind == EventKind.WATCHER_RECOVERED:
-            failed = await neighbour_event(session, str(EventKind.WATCHER_FAILED), event.chain, before_id=event.id)
-            return True if failed is not None and event.created_at - failed.created_at < threshold else None
-        return None
 
     async def _send(self, delivery: Delivery, message: Message, edit_id: str | None) -> str:
         ref = reference(delivery)

@@ -187,34 +187,6 @@ class TestBrokenChannel:
             assert (await backlog(s, "discord:alerts"))[0] >= 1  # kept for when the channel works again
 
 
-class TestWatcherHealth:
-    async def test_short_outage_is_not_announced_a_long_one_is(self, db: Database, fake: FakeDiscord, bot: DonationBot) -> None:
-        """A watcher failing and recovering within watcher_unhealthy_minutes posts nothing; a longer failure posts both."""
-        from sqlalchemy import update
-
-        from ledger.models import Event
-
-        async with db.session() as s:
-            await record_event(s, EventKind.WATCHER_FAILED, chain="bitcoin", error="HTTP 503")
-            await record_event(s, EventKind.WATCHER_RECOVERED, chain="bitcoin", after_failures=2)
-        channel = alerts(bot)
-        assert await channel.flush() == 0 and ALERTS not in fake.messages
-        async with db.session() as s:
-            await record_event(s, EventKind.WATCHER_FAILED, chain="ethereum", error="HTTP 503")
-        assert await channel.flush() == 0  # held: not failing for 10 minutes yet
-        async with db.session() as s:  # ... 11 minutes later it still fails, then recovers
-            await s.execute(update(Event).where(Event.chain == "ethereum").values(created_at=utcnow() - timedelta(minutes=11)))
-            from ledger.outbox import Delivery
-
-            await s.execute(update(Delivery).values(next_try_at=utcnow()))
-        assert await channel.flush() == 1
-        async with db.session() as s:
-            await record_event(s, EventKind.WATCHER_RECOVERED, chain="ethereum", after_failures=9)
-        assert await channel.flush() == 1
-        assert [m["embeds"][0]["title"] for m in fake.messages[ALERTS]] == [
-            "The ethereum watcher stopped working", "The ethereum watcher works again"]
-
-
 class TestWhatIsTold:
     async def test_history_and_small_donations_are_not_posted(self, db: Database, fake: FakeDiscord, bot: DonationBot) -> None:
         """Backfilled history is never posted one by one; a donation below alerts.min_amount is counted, not posted."""

@@ -7,7 +7,7 @@ TEST_STAMP := $(VENV)/.installed-dev
 CONFIG ?= config/example.toml
 PYTEST_ARGS ?=
 
-.PHONY: run test bench postgres clean help
+.PHONY: run test bench postgres chromium clean help
 
 help:
 	@echo "make run    - install and run the bot with $(CONFIG) (console output without a Discord token)"
@@ -42,12 +42,19 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
 	@touch $@
 
+# Debian's chromium (and its driver) for the public page's browser tests; installed only when missing.
+chromium:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  echo "installing Debian's chromium for the browser tests"; \
+	  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium chromium-driver; \
+	fi
+
 TEST_TOOLS := $(TEST_STAMP) node_modules/.installed
 
 run: $(RUN_STAMP)
 	$(BIN)/donation-watch --config $(CONFIG) run
 
-test: $(TEST_TOOLS) postgres
+test: $(TEST_TOOLS) postgres chromium
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: $(TEST_TOOLS) postgres

@@ -46,6 +46,7 @@ PLUGINS: tuple[str, ...] = (
     "bot.summary_schedule",  # the daily summary made due at summary.time (once per local date)
     "bot.health",            # GET /healthz
     "bot.metrics",           # GET /metrics
+    "bot.web",               # the public page and JSON API (when page.enabled)
 )
 
 Job = Callable[[], Awaitable[object]]

@@ -32,8 +32,12 @@ __all__ = ["BitcoinChain", "EvmChain", "MAINNET_TOKENS", "Token", "Settings", "l
 ENV_PREFIX = "DONATION_WATCH_"
 DEFAULT_CONFIG = "config/example.toml"
 # Keys that hold secrets: allowed only from the environment.
-SECRET_KEYS = {("discord", "token"): "DONATION_WATCH_DISCORD__TOKEN", ("database", "password"): "DONATION_WATCH_DATABASE__PASSWORD",
-               ("valuation", "coingecko_key"): "DONATION_WATCH_VALUATION__COINGECKO_KEY"}
+SECRET_KEYS = {
+    ("discord", "token"): "DONATION_WATCH_DISCORD__TOKEN",
+    ("database", "password"): "DONATION_WATCH_DATABASE__PASSWORD",
+    ("valuation", "coingecko_key"): "DONATION_WATCH_VALUATION__COINGECKO_KEY",
+    ("page", "export_token"): "DONATION_WATCH_PAGE__EXPORT_TOKEN",
+}
 
 
 class DatabaseSettings(_Strict):
@@ -143,6 +147,42 @@ class ScreeningSettings(_Strict):
     max_download_mb: Annotated[int, Field(gt=0)] = 400
 
 
+class PageSettings(_Strict):
+    """The public transparency page and its JSON API, served by `run` on `[http]` host/port when enabled."""
+
+    enabled: bool = False
+    title: Annotated[str, Field(max_length=200)] = "Donations"
+    description: Annotated[str, Field(max_length=2000)] = ""
+    # Where else the official addresses are published (shown in the warning line).
+    published_at: list[str] = []
+    # Senders found on a list: shown one by one only when true (the count is always shown).
+    show_hits: bool = False
+    # Seconds an answer of the page or the API is reused for every reader (0: computed per request).
+    cache_seconds: Annotated[float, Field(ge=0, le=300)] = 2.0
+    # Requests per minute per client address (burst up to the same number).
+    rate_limit_per_minute: Annotated[int, Field(ge=1)] = 120
+    # Behind a reverse proxy, the client is the first X-Forwarded-For entry (only then).
+    trust_forwarded_for: bool = False
+    # Bearer token for GET /api/v1/export.csv (env DONATION_WATCH_PAGE__EXPORT_TOKEN only).
+    export_token: SecretStr | None = None
+
+
+class GoalSettings(_Strict):
+    """A fundraising goal shown as a progress bar: an amount in a currency, optionally in a window."""
+
+    amount: Annotated[Decimal, Field(gt=0)] | None = None
+    currency: Annotated[str, Field(min_length=2, max_length=16)] = "USD"
+    start: dt.date | None = None
+    end: dt.date | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "GoalSettings":
+        if self.start is not None and self.end is not None and self.end < self.start:
+            raise _KeyError("goal.end", self.end.isoformat(), f"is before goal.start ({self.start.isoformat()})")
+        self.currency = self.currency.upper()
+        return self
+
+
 class ValuationSettings(_Strict):
     """Fiat valuation: the fund's currency, the price sources in order, and asset -> market mapping."""
 
@@ -197,6 +237,8 @@ class Settings(BaseSettings):
     chains: dict[str, Chain] = {}
     wallets: list[WalletEntry] = []
     screening: ScreeningSettings = ScreeningSettings()
+    page: PageSettings = PageSettings()
+    goal: GoalSettings = GoalSettings()
     valuation: ValuationSettings = ValuationSettings()
     http: HttpSettings = HttpSettings()
     # On SIGTERM/SIGINT, `run` finishes the work in flight and flushes channels within this many seconds.

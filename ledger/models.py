@@ -11,7 +11,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Optional
 
-from sqlalchemy import JSON, BigInteger, Column, ForeignKey, Index, Integer, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, ForeignKey, Index, Integer, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from ledger.types import BigSum, BigUInt, UTCDateTime, utcnow
@@ -81,6 +81,9 @@ class Transfer(SQLModel, table=True):
         Index("ix_transfer_asset_amount", "asset", "amount"),
         Index("ix_transfer_chain_height", "chain", "block_height"),
         Index("ix_transfer_first_seen", "first_seen"),
+        # Pending transfers only: confirming by depth reads these, never the whole history below.
+        Index("ix_transfer_pending", "chain", "block_height",
+              sqlite_where=text("status = 'pending'"), postgresql_where=text("status = 'pending'")),
     )
 
     id: Optional[int] = Field(default=None, primary_key=True)

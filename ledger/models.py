@@ -42,6 +42,9 @@ class EventKind(StrEnum):
     SANCTIONS_LIST_OK = "sanctions.list_ok"
     WATCHER_FAILED = "watcher.failed"
     WATCHER_RECOVERED = "watcher.recovered"
+    # A node did not give optional data the config asks for (traces): blocks stored unchecked.
+    CHAIN_DEGRADED = "chain.degraded"
+    CHAIN_RESTORED = "chain.restored"
 
 
 def _utc_column(nullable: bool = True, index: bool = False) -> Any:
@@ -182,5 +185,6 @@ class Event(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
 from ledger import screening_tables  # noqa: E402,F401
 from ledger import ethereum_tables  # noqa: E402,F401
+from ledger import scan_gaps  # noqa: E402,F401
 from ledger import valuation_tables  # noqa: E402,F401
 from ledger import chat_tables  # noqa: E402,F401

@@ -21,10 +21,12 @@ from ledger.database import Database
 from ledger.ethereum_tables import BackfillCursor
 from ledger.locks import chain_lock
 from ledger.models import ChainCursor, RecentBlock, TransferStatus, Wallet
+from ledger.scan_gaps import forget_above
 from ledger.types import utcnow
 from ledger.writes import TransferIn, WriteResult, confirm_up_to, orphan_above, pending_heights, record_transfers
 from watchers.base import PollReport
 from watchers.errors import MalformedResponse, WatcherError
+from watchers.gap_fill import fill_gaps, note_unchecked
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +73,8 @@ class Scanned:
 
     headers: list[BlockHeader]
     transfers: list[TransferIn] = field(default_factory=list)
+    # Optional data the config asks for that the node did not give for this range: kind -> why.
+    unchecked: dict[str, str] = field(default_factory=dict)
 
 
 class ChainSource(Protocol):
@@ -197,6 +201,10 @@ class BlockScanner:
                 continue
             await self._store(scanned, head.confirmed, report)
             synced, synced_hash = rng[1], scanned.headers[-1].hash
+        fill = getattr(self.source, "fill", None)
+        if fill is not None:
+            settle = lambda items: _with_status(items, head.confirmed)  # noqa: E731
+            self._count(report, await fill_gaps(self.db, self.chain, fill, watched, settle, self.batch_blocks))
         await self._confirm(head.confirmed, report)
 
     async def _confirm(self, confirmed: int, report: PollReport) -> None:
@@ -232,6 +240,7 @@ class BlockScanner:
         first, last = scanned.headers[0], scanned.headers[-1]
         async with self.db.session() as s:
             self._count(report, await record_transfers(s, _with_status(scanned.transfers, confirmed)))
+            await note_unchecked(s, self.chain, scanned)
             await s.execute(
                 delete(RecentBlock).where(
                     RecentBlock.chain == self.chain,
@@ -277,6 +286,7 @@ class BlockScanner:
         async with self.db.session() as s:
             result = await orphan_above(s, self.chain, height)
             await s.execute(delete(RecentBlock).where(RecentBlock.chain == self.chain, RecentBlock.height > height))
+            await forget_above(s, self.chain, height)
             await self._set_cursor(s, height, block_hash)
         self._count(report, result)
         log.warning("reorg chain=%s: common ancestor %d, %d transfers orphaned, rescanning", self.chain, height, len(result.orphaned))
@@ -315,6 +325,7 @@ class BlockScanner:
             previous = scanned.headers[-1].hash if scanned.headers else None
             async with self.db.session() as s:
                 await record_transfers(s, _with_status(scanned.transfers, head.confirmed))
+                await note_unchecked(s, self.chain, scanned)
                 row = await s.get(BackfillCursor, (self.chain, start))
                 assert row is not None
                 row.height, row.updated_at = rng[1], utcnow()

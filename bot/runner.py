@@ -95,6 +95,9 @@ async def poll_once(
         log.warning("watcher failed chain=%s error=%s", watcher.chain, text,
                     exc_info=(first and not expected) or log.isEnabledFor(logging.DEBUG))
         report = PollReport(chain=watcher.chain, errors=[text])
+    if report.skipped:
+        # Another instance holds this chain's poll lock and polls it: no news about this one's health.
+        return report
     if report.ok:
         health.last_ok_at = _now()
         health.height = report.height if report.height is not None else health.height

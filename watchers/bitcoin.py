@@ -76,6 +76,10 @@ class BitcoinWatcher:
         self._tip: int | None = None  # this poll's tip, fetched at most once, when needed
         self._tip_lock = asyncio.Lock()
         self.last_tip: int | None = None  # the last tip seen, kept between polls
+        # The highest tip any source has shown: a source below it lags (a failover to a server
+        # still catching up), and its silence about a transaction proves nothing this poll.
+        self.best_tip: int | None = None
+        self.lagging = False
         # This poll's best-chain block hashes by height (re-checked blocks, confirmed sightings):
         # a pending transfer is confirmed only when its stored block is the one here.
         self._hashes: dict[int, str] = {}
@@ -89,6 +93,11 @@ class BitcoinWatcher:
             if self._tip is None:
                 self._tip = await self.client.tip_height()
                 self.last_tip = self._tip
+                self.lagging = self.best_tip is not None and self._tip < self.best_tip
+                if self.lagging:
+                    log.warning("esplora source lags chain=%s tip=%d best=%s: nothing is moved back this poll",
+                                self.chain, self._tip, self.best_tip)
+                self.best_tip = max(self._tip, self.best_tip or 0)
             return self._tip
 
     async def poll(self) -> PollReport:
@@ -112,6 +121,7 @@ class BitcoinWatcher:
         report = PollReport(chain=self.chain)
         before = self.client.requests
         self._tip = None
+        self.lagging = False
         self._hashes = {}
         # Blocks first: a transfer moved or orphaned by a reorg marks its wallet for a re-read,
         # which the address pass below then does in this same poll.
@@ -208,7 +218,9 @@ class BitcoinWatcher:
             tx = await self.client.tx(txid)
             view = read_tx(self.client.source, tx, address) if tx is not None else None
             if view is None or not view.status.confirmed:
-                orphans.append(tid)
+                await self.tip()
+                if not self.lagging:
+                    orphans.append(tid)
                 continue
             self.note_block(view.status.block_height, view.status.block_hash)
             item = to_transfer(view, chain=self.chain, wallet_id=wallet.id, tip=await self.tip(), confirmations=self.config.confirmations)

@@ -30,6 +30,7 @@ def list_stale_after(app: App) -> timedelta:
 
 async def problems(app: App, now: datetime | None = None) -> tuple[list[str], dict[str, Any]]:
     """What is wrong (sentences) and the figures behind it, as /healthz reports them."""
+    from ledger.scan_gaps import open_gaps
     from screening.status import list_status
 
     now = now or datetime.now(timezone.utc)
@@ -50,6 +51,12 @@ async def problems(app: App, now: datetime | None = None) -> tuple[list[str], di
     lists: dict[str, Any] = {}
     async with app.db.session() as s:
         statuses = await list_status(s)
+        gaps = await open_gaps(s) if app.runs("watchers") else []
+    for gap in gaps:
+        chains.setdefault(gap.chain, {}).setdefault("unchecked", []).append(
+            {"missing": gap.kind, "from_height": gap.from_height, "to_height": gap.to_height})
+        reasons.append(f"the {gap.chain} watcher is degraded: blocks {gap.from_height}..{gap.to_height} are stored "
+                       f"without {gap.kind} ({gap.reason})")
     limit = list_stale_after(app)
     for st in statuses:
         checked = st.checked_at or (st.in_force.loaded_at if st.in_force else None)

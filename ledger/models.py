@@ -184,3 +184,5 @@ from ledger import screening_tables  # noqa: E402,F401
 from ledger import ethereum_tables  # noqa: E402,F401
 from ledger import valuation_tables  # noqa: E402,F401
 from ledger import chat_tables  # noqa: E402,F401
+from ledger import history_tables  # noqa: E402,F401
+from ledger import derived_tables  # noqa: E402,F401

@@ -26,6 +26,9 @@ DEFAULT_URL = "https://api.kraken.com/0"
 # Candle width in seconds -> Kraken's interval in minutes.
 INTERVALS = {60: 1, 300: 5, 900: 15, 1800: 30, 3600: 60, 14400: 240, 86400: 1440}
 OHLC_KEEP = 720
+# Older moments cost one Trades request each (at ~1/s): at most this many per call, the rest
+# stay unvalued for the next run (when the first source may be back).
+TRADES_PER_CALL = 60
 
 
 class KrakenSource(HttpSource):
@@ -33,8 +36,10 @@ class KrakenSource(HttpSource):
 
     name = "kraken"
 
-    def __init__(self, url: str = DEFAULT_URL, *, requests_per_second: float = 1.0, **kwargs: Any) -> None:
+    def __init__(self, url: str = DEFAULT_URL, *, requests_per_second: float = 1.0, trades_per_call: int = TRADES_PER_CALL,
+                 **kwargs: Any) -> None:
         super().__init__(url, requests_per_second=requests_per_second, **kwargs)
+        self.trades_per_call = trades_per_call
 
     async def pages(self, base: str, currency: str, buckets: Sequence[int], granularity: int, now: int) -> AsyncIterator[dict[int, Quote]]:
         pair = f"{base}{currency}".upper()
@@ -54,9 +59,8 @@ class KrakenSource(HttpSource):
                                            retryable=False) from None
             if candles:
                 yield fill(candles, min(min(candles), recent[0]), now_bucket + granularity, granularity)
-        for b in wanted:
-            if recent and b >= oldest_kept:
-                continue
+        older = [b for b in wanted if not (recent and b >= oldest_kept)]
+        for b in older[: self.trades_per_call]:
             body = await self._call("/public/Trades", {"pair": pair, "since": str(b * 10**9), "count": "1"}, pair)
             rows = self._series(body, pair, "Trades")
             if rows:

@@ -17,6 +17,7 @@ from datetime import datetime
 from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from ledger.database import Database
 from ledger.models import Transfer, TransferStatus
@@ -170,7 +171,7 @@ async def refresh_prices(
     return report
 
 
-async def _unvalued(session, currency: str, since: datetime | None, now: datetime) -> list[_Unvalued]:  # type: ignore[no-untyped-def]
+async def _unvalued(session: AsyncSession, currency: str, since: datetime | None, now: datetime) -> list[_Unvalued]:
     """Counted transfers without a value, each with its arrival moment (a block time ahead of our
     clock, which miners may set up to two hours ahead, counts as now)."""
     t = Transfer.__table__

@@ -40,6 +40,8 @@ async def recheck_recent_blocks(watcher: BitcoinWatcher) -> WriteResult:
     if not rows:
         return WriteResult()
     tip = await watcher.tip()
+    if watcher.lagging:
+        return WriteResult()  # a source behind the best tip seen would move transfers back wrongly
     rows = [r for r in rows if r.status == TransferStatus.PENDING or (r.block_height or 0) > tip - window]
     hashes: dict[int, str | None] = {}
     for height in sorted({r.block_height for r in rows if r.block_height is not None}):

@@ -31,6 +31,8 @@ class ScriptedWatcher:
         step = self.script.pop(0)
         if step == "fail":
             raise SourceUnavailable("http://node", 503, "busy")
+        if step == "skip":
+            return PollReport(chain=self.chain, skipped=True)
         self.n += 1
         async with self.db.session() as s:
             res = await record_transfers(s, [TransferIn(
@@ -55,6 +57,15 @@ async def _kinds(db: Database) -> list[str]:
 
 
 class TestPollOnce:
+    async def test_skipped_poll_is_neither_success_nor_failure(self, db: Database) -> None:
+        """A poll skipped because another instance holds the chain leaves the health record as it was."""
+        watcher = ScriptedWatcher(db, await _wallet(db), ["fail", "skip"])
+        health = WatcherHealth()
+        await poll_once(watcher, db, health)  # type: ignore[arg-type]
+        report = await poll_once(watcher, db, health)  # type: ignore[arg-type]
+        assert report.skipped and health.failures == 1 and health.last_ok_at is None
+        assert await _kinds(db) == [EventKind.WATCHER_FAILED]
+
     async def test_failure_is_contained_and_recorded_once(self, db: Database) -> None:
         """Two failing polls give failed reports, one watcher.failed event, and a back-off."""
         watcher = ScriptedWatcher(db, await _wallet(db), ["fail", "fail"])

@@ -190,6 +190,22 @@ class TestFailures:
         assert prices.requests["Trades"] == 1 and prices.requests["OHLC"] == 0
         assert unix(v.candle_time) == _hour(at) + 60
 
+    async def test_kraken_trade_lookups_are_capped_per_run(self, db: Database, store: Store, prices: PriceFake) -> None:
+        """Older moments cost a Trades request each: beyond the cap they wait, unvalued, for the next run."""
+        from valuation.kraken import KrakenSource
+
+        source = KrakenSource(prices.url + "/0", requests_per_second=1000, trades_per_call=2,
+                              retry=RetryPolicy(attempts=2, base_seconds=0.01, max_seconds=0.05))
+        for i in range(5):
+            await store("BTC", 8, 10**8, NOW - timedelta(days=60 + i))
+        try:
+            first = await value_pending(db, [source], now=NOW)
+            second = await value_pending(db, [source], now=NOW)
+        finally:
+            await source.close()
+        assert (first.valued, first.unvalued, first.requests) == (2, 3, 2)
+        assert (second.valued, second.unvalued) == (2, 1)
+
     async def test_an_asset_with_no_market_stays_unvalued(self, db: Database, store: Store, prices: PriceFake, sources: list) -> None:
         """An asset mapped to no source is left unvalued, with a sentence saying how to map it, and no request."""
         await store("XYZ", 18, 10**18, hours_ago(3))

@@ -151,6 +151,26 @@ class TestUnconfirmed:
         finally:
             await lagging.stop()
 
+    async def test_failover_to_a_lagging_server_never_orphans_a_waiting_donation(self, db: Database, fake: EsploraFake, watcher_factory) -> None:  # type: ignore[no-untyped-def]
+        """A donation waiting in the mempool is not orphaned because a lagging server (below the tip seen before) has not seen it."""
+        lagging = EsploraFake()
+        await lagging.start()
+        try:
+            watcher = watcher_factory(esplora_urls=(fake.url, lagging.url))
+            wid = await watch(db, WALLET)
+            confirmed = fake.add_tx(_donation(30_000))
+            fake.mine()
+            fake.mine([])
+            waiting = fake.add_tx(_donation())
+            await watcher.poll()  # the recent block's re-check asks the tip: the best tip seen
+            await fake.stop()
+            report = await watcher.poll()
+            assert report.ok, report.errors
+            assert {(t.txid, t.status) for t in await transfers(db, wid)} == {
+                (confirmed, TransferStatus.PENDING), (waiting, TransferStatus.PENDING)}
+        finally:
+            await lagging.stop()
+
 
 class TestPollLock:
     async def test_poll_while_another_instance_polls_the_chain_is_skipped(self, db: Database, fake: EsploraFake, watcher: BitcoinWatcher) -> None:

@@ -34,6 +34,7 @@ from tests.fakes.prices import PriceFake
 from valuation.coinbase import CoinbaseSource
 from valuation.kraken import KrakenSource
 from valuation.markets import ValuationConfig
+from valuation.totals import fiat_totals
 from valuation.valuer import value_pending
 
 T = TypeVar("T")
@@ -143,6 +144,11 @@ async def _bench(donations: int, years: float, rps: float, db_url: str | None) -
         again = await value_pending(db, sources, ValuationConfig(), now=NOW)
         again_wall = time.perf_counter() - start
 
+        start = time.perf_counter()
+        async with db.session() as session:
+            totals = await fiat_totals(session, "USD")
+        totals_wall = time.perf_counter() - start
+
         print(f"distinct donation hours: {distinct}; minimum 300-candle pages covering them: {minimum} "
               f"({', '.join(f'{a} {len(p)}' for a, p in pages.items())})")
         print(f"baseline (the minimum pages, bare GETs, no ledger): {base_requests} requests, wall {base_wall:.2f}s")
@@ -150,6 +156,8 @@ async def _bench(donations: int, years: float, rps: float, db_url: str | None) -
               f"(source count {report.requests}) = {served / minimum:.3f} x minimum (target <= 1.05); "
               f"wall {wall:.2f}s = {wall / base_wall:.2f} x baseline; {1000 * wall / max(1, report.valued):.2f} ms per donation")
         print(f"second run (all cached): requests {again.requests}, valued {again.valued}, wall {again_wall:.2f}s")
+        print(f"fiat_totals over {totals.valued_count} valued donations: {1000 * totals_wall:.0f} ms "
+              f"(unvalued {totals.unvalued_count})")
         if report.unvalued or report.valued != donations:
             print("FAIL: not every donation was valued")
             status = 1

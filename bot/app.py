@@ -47,6 +47,7 @@ PLUGINS: tuple[str, ...] = (
     "bot.health",            # GET /healthz
     "bot.metrics",           # GET /metrics
     "bot.web",               # the public page and JSON API (when page.enabled)
+    "bot.history_wiring",    # history imports of wallets added later, in the background
 )
 
 Job = Callable[[], Awaitable[object]]
@@ -110,6 +111,7 @@ class App:
     async def open(cls, settings: Settings, *, role: Role = "all", upgrade: bool = True) -> App:
         """Open the ledger (migrated to the newest schema) and make sure config wallets are watched."""
         from bot.logs import add_settings_secrets
+        from bot.history_wiring import plan_for_new_wallet
         from ledger.database import Database
         from ledger.wallets import upsert_wallet
 
@@ -118,11 +120,12 @@ class App:
         try:
             async with db.session() as session:
                 for wallet in settings.wallets:
-                    _, new = await upsert_wallet(
+                    row, new = await upsert_wallet(
                         session, wallet.chain, wallet.address, label=wallet.label, start_height=wallet.start_height
                     )
                     if new:
                         log.info("watching new wallet chain=%s address=%s", wallet.chain, wallet.address)
+                        await plan_for_new_wallet(session, settings, row, since=wallet.since)
         except BaseException:
             await db.close()
             raise

@@ -52,6 +52,20 @@ class WatcherHealth:
     steps: dict[str, JobHealth] = field(default_factory=dict)
 
 
+def describe_error(exc: BaseException) -> str:
+    """One line for an error, as people may read it: ours as they are, a database error by its driver's
+    first line (never the SQL and its parameters), anything else by type and first line."""
+    if isinstance(exc, EXPECTED_ERRORS):
+        return str(exc)
+    from sqlalchemy.exc import DBAPIError
+
+    if isinstance(exc, DBAPIError) and exc.orig is not None:
+        first = (str(exc.orig).strip().splitlines() or [type(exc.orig).__name__])[0]
+        return f"database error: {first}"[:500]
+    first = (str(exc).strip().splitlines() or [""])[0]
+    return f"{type(exc).__name__}: {first}"[:500]
+
+
 def _step_name(fn: Callable[..., object]) -> str:
     return getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None) or repr(fn)
 
@@ -67,7 +81,7 @@ async def run_guarded(what: str, fn: Callable[[], Awaitable[object]], health: Jo
         health.total_failures += 1
         health.last_failed_at = _now()
         expected = isinstance(exc, EXPECTED_ERRORS)
-        health.last_error = (str(exc) if expected else f"{type(exc).__name__}: {exc}")[:500]
+        health.last_error = describe_error(exc)[:500]
         if health.failures == 1:
             log.error("%s failed: %s", what, health.last_error, exc_info=not expected or log.isEnabledFor(logging.DEBUG))
         else:
@@ -90,7 +104,7 @@ async def poll_once(
         # Our own errors say what failed; an unexpected one also names its type, and its traceback
         # is logged on the first failure of a streak.
         expected = isinstance(exc, EXPECTED_ERRORS)
-        text = str(exc) if expected else f"{type(exc).__name__}: {exc}"
+        text = describe_error(exc)
         first = health.failures == 0
         log.warning("watcher failed chain=%s error=%s", watcher.chain, text,
                     exc_info=(first and not expected) or log.isEnabledFor(logging.DEBUG))

@@ -129,6 +129,8 @@ class WalletEntry(_Strict):
     address: str
     label: str = ""
     start_height: Annotated[int, Field(ge=0)] | None = None
+    # The history to import, by date, when no start_height is given (a wallet added later).
+    since: dt.date | None = None
 
 
 class ScreeningSettings(_Strict):
@@ -239,6 +241,8 @@ class Settings(BaseSettings):
     screening: ScreeningSettings = ScreeningSettings()
     page: PageSettings = PageSettings()
     goal: GoalSettings = GoalSettings()
+    # Etherscan V2 API key, from DONATION_WATCH_ETHERSCAN_API_KEY only (never from the file).
+    etherscan_api_key: SecretStr | None = None
     valuation: ValuationSettings = ValuationSettings()
     http: HttpSettings = HttpSettings()
     # On SIGTERM/SIGINT, `run` finishes the work in flight and flushes channels within this many seconds.
@@ -386,6 +390,8 @@ def _kinds() -> str:
 
 
 def _reject_secrets(path: str, data: dict[str, Any]) -> None:
+    if "etherscan_api_key" in data:
+        raise ConfigError(path, "etherscan_api_key", "secrets are not read from files; set DONATION_WATCH_ETHERSCAN_API_KEY in the environment")
     for (section, key), env in SECRET_KEYS.items():
         if isinstance(data.get(section), dict) and key in data[section]:
             raise ConfigError(path, f"{section}.{key}", f"secrets are not read from files; set {env} in the environment")

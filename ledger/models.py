@@ -188,3 +188,5 @@ from ledger import ethereum_tables  # noqa: E402,F401
 from ledger import scan_gaps  # noqa: E402,F401
 from ledger import valuation_tables  # noqa: E402,F401
 from ledger import chat_tables  # noqa: E402,F401
+from ledger import history_tables  # noqa: E402,F401
+from ledger import derived_tables  # noqa: E402,F401

@@ -135,7 +135,8 @@ def _dedupe(items: Iterable[TransferIn]) -> list[TransferIn]:
 
 
 async def record_transfers(
-    session: AsyncSession, items: Sequence[TransferIn], *, now: datetime | None = None, rechecked: bool = False
+    session: AsyncSession, items: Sequence[TransferIn], *, now: datetime | None = None, rechecked: bool = False,
+    history: bool = False,
 ) -> WriteResult:
     """Store each transfer once; a transfer seen before is updated where its block or status moved forward.
 
@@ -144,7 +145,9 @@ async def record_transfers(
     pending, or out of its block into the mempool): a backfill that read the confirmed height
     earlier, or a lagging server, would say so wrongly. Only a caller that re-checked the best
     chain and found the stored block gone passes ``rechecked=True`` to move transfers back.
-    Running totals and events follow in the same transaction.
+    Running totals and events follow in the same transaction. With ``history`` (backfill, first
+    sync, explorer import) the new transfers' events say so (``detail["history"] = True``):
+    screened like any other, never announced one by one.
     """
     now = now or utcnow()
     acc = _Changes(now)
@@ -160,7 +163,8 @@ async def record_transfers(
             acc.result.inserted.append(tid)
             acc.deltas.add(item.wallet_id, item.asset, item.decimals, str(item.status), 1, item.amount)
             senders.extend((tid, a) for a in dict.fromkeys(item.senders))
-            acc.events.append(_event(EventKind.TRANSFER_NEW, chain, tid, now, status=str(item.status)))
+            extra = {"history": True} if history else {}
+            acc.events.append(_event(EventKind.TRANSFER_NEW, chain, tid, now, status=str(item.status), **extra))
         await _raw_insert(session, "transfer_sender", ("transfer_id", "address"), senders, on_conflict_nothing=True)
         if by_key:
             await _update_existing(session, by_key, acc, rechecked)

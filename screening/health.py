@@ -71,16 +71,19 @@ async def assess(
     detail = {"source": source, **_version_detail(version)}
     told: list[EventKind] = []
     if failing and not state.failure_announced:
-        await record_event(session, EventKind.SANCTIONS_UPDATE_FAILED, **detail, error=state.last_error, failed_at=state.failed_at.isoformat() if state.failed_at else None)
+        failed_at = state.failed_at.isoformat() if state.failed_at else None
+        await record_event(session, EventKind.SANCTIONS_UPDATE_FAILED, **detail, error=state.last_error, failed_at=failed_at)
         state.failure_announced = True
         told.append(EventKind.SANCTIONS_UPDATE_FAILED)
     if stale and not state.stale_announced:
         checked = state.checked_at.isoformat() if state.checked_at else None
-        await record_event(session, EventKind.SANCTIONS_LIST_STALE, **detail, last_checked=checked, max_age_days=max_age / timedelta(days=1))
+        days = max_age / timedelta(days=1)
+        await record_event(session, EventKind.SANCTIONS_LIST_STALE, **detail, last_checked=checked, max_age_days=days)
         state.stale_announced = True
         told.append(EventKind.SANCTIONS_LIST_STALE)
     if not failing and not stale and (state.failure_announced or state.stale_announced):
-        await record_event(session, EventKind.SANCTIONS_LIST_OK, **detail, after=[k for k, on in (("update_failed", state.failure_announced), ("list_stale", state.stale_announced)) if on])
+        after = [k for k, on in (("update_failed", state.failure_announced), ("list_stale", state.stale_announced)) if on]
+        await record_event(session, EventKind.SANCTIONS_LIST_OK, **detail, after=after)
         state.failure_announced = state.stale_announced = False
         told.append(EventKind.SANCTIONS_LIST_OK)
     await session.flush()

@@ -19,6 +19,8 @@ from typing import NamedTuple
 from sqlalchemy import select
 
 from ledger.database import Database
+from ledger.derived_addresses import save_address_cursor
+from ledger.history_import import importing_wallet_ids
 from ledger.locks import chain_lock
 from ledger.models import Transfer, TransferStatus, Wallet, WalletCursor
 from ledger.types import utcnow
@@ -27,6 +29,7 @@ from ledger.writes import TransferIn, WriteResult, confirm_up_to, record_transfe
 from watchers.base import PollReport
 from watchers.bitcoin_reorg import recheck_recent_blocks
 from watchers.errors import MalformedResponse, WatcherError
+from watchers.key_wallets import AddressTarget, ensure_window, key_wallet_of, targets_of
 from watchers.esplora_client import CHAIN_PAGE, MEMPOOL_CAP, AddressStats, EsploraClient
 from watchers.esplora_mapping import TxView, read_tx, to_transfer
 from watchers.retry import RetryPolicy
@@ -49,6 +52,8 @@ class BitcoinChainConfig:
     # Blocks below the tip whose transfers are re-checked against the best chain each poll.
     reorg_window: int = 10
     retry: RetryPolicy = field(default_factory=RetryPolicy)
+    # Extended-key wallets: unused addresses kept derived past the last used one, per branch.
+    gap_limit: int = 20
 
 
 class _Cursor(NamedTuple):
@@ -132,14 +137,21 @@ class BitcoinWatcher:
         except WatcherError as exc:
             log.warning("bitcoin block re-check failed chain=%s error=%s", self.chain, exc)
             report.errors.append(f"re-check of recent blocks: {exc}")
-        wallets, cursors, waiting = await self._load()
+        wallets, cursors, waiting, importing = await self._load()
         gate = asyncio.Semaphore(max(1, self.config.concurrency))
+        keyed = [w for w in wallets if key_wallet_of(w, self.config.network) is not None]
+        wallets = [w for w in wallets if w not in keyed]
 
-        async def one(wallet: Wallet) -> None:
+        async def one(wallet: Wallet | AddressTarget) -> None:
             assert wallet.id is not None
+            cursor = (_Cursor(wallet.chain_tx_count, wallet.mempool_tx_count, wallet.newest_txid) if isinstance(wallet, AddressTarget)
+                      else cursors.get(wallet.id, _NO_CURSOR))
             async with gate:
                 try:
-                    await self._sync_address(wallet, cursors.get(wallet.id, _NO_CURSOR), waiting.get(wallet.id, {}), report)
+                    await self._sync_address(
+                        wallet, cursor, {} if isinstance(wallet, AddressTarget) else waiting.get(wallet.id, {}), report,
+                        newest_page_only=wallet.id in importing,
+                    )
                 except WatcherError as exc:
                     log.warning("bitcoin address sync failed chain=%s wallet=%s error=%s", self.chain, wallet.address, exc)
                     report.errors.append(f"{wallet.address}: {exc}")
@@ -148,6 +160,7 @@ class BitcoinWatcher:
                     report.errors.append(f"{wallet.address}: {type(exc).__name__}: {exc}")
 
         await asyncio.gather(*(one(w) for w in wallets))
+        await self._sync_key_wallets(keyed, one)
         if checked and self._tip is not None:
             # Every pending transfer's block was checked this poll (or just read), so depth is safe to apply.
             async with self.db.session() as s:
@@ -157,10 +170,28 @@ class BitcoinWatcher:
         report.height = self._tip
         return report
 
-    async def _load(self) -> tuple[list[Wallet], dict[int, _Cursor], dict[int, dict[str, int]]]:
-        """Wallets, their cursors, and their donations still waiting in the mempool (txid -> transfer id)."""
+    async def _sync_key_wallets(self, wallets: list[Wallet], one) -> None:  # type: ignore[no-untyped-def]
+        """Sync every derived address of the extended-key wallets, growing each window as addresses get used."""
+        synced: set[tuple[int, str]] = set()
+        for _ in range(100):  # each round extends a window by up to gap_limit addresses
+            todo: list[AddressTarget] = []
+            async with self.db.session() as s:
+                for wallet in wallets:
+                    key = key_wallet_of(wallet, self.config.network)
+                    assert key is not None
+                    await ensure_window(s, wallet, key, self.config.gap_limit)
+                    todo += [t for t in await targets_of(s, wallet) if (t.id, t.address) not in synced]
+            if not todo:
+                return
+            await asyncio.gather(*(one(t) for t in todo))
+            synced.update((t.id, t.address) for t in todo)
+
+    async def _load(self) -> tuple[list[Wallet], dict[int, _Cursor], dict[int, dict[str, int]], set[int]]:
+        """Wallets, their cursors, their donations still waiting in the mempool (txid -> transfer id),
+        and the wallets whose history an import is still reading (watchers.bitcoin_history)."""
         async with self.db.session() as s:
             wallets = list(await list_wallets(s, chain=self.chain))
+            importing = await importing_wallet_ids(s, self.chain, unfinished_only=True)
             ids = [w.id for w in wallets]
             cursors: dict[int, _Cursor] = {}
             waiting: dict[int, dict[str, int]] = {}
@@ -176,9 +207,11 @@ class BitcoinWatcher:
                 )
                 for wallet_id, txid, tid in rows:
                     waiting.setdefault(wallet_id, {})[txid] = tid
-        return wallets, cursors, waiting
+        return wallets, cursors, waiting, importing
 
-    async def _sync_address(self, wallet: Wallet, cursor: _Cursor, waiting: dict[str, int], report: PollReport) -> None:
+    async def _sync_address(
+        self, wallet: Wallet | AddressTarget, cursor: _Cursor, waiting: dict[str, int], report: PollReport, *, newest_page_only: bool = False
+    ) -> None:
         assert wallet.id is not None
         address = wallet.address
         stats = await self.client.address_stats(address)
@@ -195,7 +228,7 @@ class BitcoinWatcher:
         confirmed: list[TxView] = []
         newest = cursor.newest_txid
         if stats.chain_tx_count != cursor.chain_tx_count:
-            confirmed, newest = await self._new_confirmed(wallet, cursor, stats)
+            confirmed, newest = await self._new_confirmed(wallet, cursor, stats, newest_page_only=newest_page_only)
 
         views: dict[str, TxView] = {v.txid: v for v in mempool}
         views.update({v.txid: v for v in confirmed})  # a confirmed sighting wins
@@ -204,8 +237,8 @@ class BitcoinWatcher:
             self.note_block(view.status.block_height, view.status.block_hash)
             tip = await self.tip() if view.status.confirmed and view.position is not None else None
             item = to_transfer(view, chain=self.chain, wallet_id=wallet.id, tip=tip, confirmations=self.config.confirmations)
-            if item is not None:
-                items.append(item)
+            if item is not None and not (isinstance(wallet, AddressTarget) and wallet.own.intersection(item.senders)):
+                items.append(item)  # (a payment from the wallet's own addresses is its change, not a donation)
         orphans: list[int] = []
         for txid, tid in waiting.items():
             if txid in views or not mempool_complete:
@@ -227,24 +260,36 @@ class BitcoinWatcher:
             if item is not None:
                 items.append(item)
         async with self.db.session() as s:
-            result = await record_transfers(s, items)
+            if newest_page_only and cursor.newest_txid is None:
+                # The wallet's first sync while its import runs: its confirmed past is history too.
+                past = [i for i in items if i.block_height is not None]
+                result = await record_transfers(s, past, history=True)
+                result.merge(await record_transfers(s, [i for i in items if i.block_height is None]))
+            else:
+                result = await record_transfers(s, items)
             if orphans:
                 result.merge(await set_status(s, orphans, TransferStatus.ORPHANED))
-            row = await s.get(WalletCursor, wallet.id)
-            if row is None:
-                row = WalletCursor(wallet_id=wallet.id)
-                s.add(row)
-            row.chain_tx_count = stats.chain_tx_count
-            row.mempool_tx_count = stats.mempool_tx_count
-            row.newest_txid = newest
-            row.updated_at = utcnow()
+            if isinstance(wallet, AddressTarget):
+                await save_address_cursor(s, wallet.id, wallet.address, stats.chain_tx_count, stats.mempool_tx_count, newest)
+            else:
+                row = await s.get(WalletCursor, wallet.id)
+                if row is None:
+                    row = WalletCursor(wallet_id=wallet.id)
+                    s.add(row)
+                row.chain_tx_count = stats.chain_tx_count
+                row.mempool_tx_count = stats.mempool_tx_count
+                row.newest_txid = newest
+                row.updated_at = utcnow()
         _count(report, result)
 
-    async def _new_confirmed(self, wallet: Wallet, cursor: _Cursor, stats: AddressStats) -> tuple[list[TxView], str | None]:
+    async def _new_confirmed(
+        self, wallet: Wallet | AddressTarget, cursor: _Cursor, stats: AddressStats, *, newest_page_only: bool = False
+    ) -> tuple[list[TxView], str | None]:
         """Confirmed transactions newer than the last one seen, newest first, and the newest txid.
 
         Pages are read only until the cursor's newest transaction, a stored transfer's transaction,
-        or a block below the wallet's start height. A history that ends early ([] for a page
+        or a block below the wallet's start height; while an import reads the wallet's history, only
+        the newest page (``newest_page_only``). A history that ends early ([] for a page
         anchor a reorg removed, fewer transactions than the address's count) is an error for
         this poll, never "nothing new".
         """
@@ -270,6 +315,8 @@ class BitcoinWatcher:
                     return new, newest
                 new.append(view)
             seen += len(views)
+            if newest_page_only and anchor is None:
+                return new, newest  # the older pages are the import's
             if len(page) < CHAIN_PAGE:
                 if seen < stats.chain_tx_count:
                     raise MalformedResponse(

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ledger.database import Database
 from ledger.ethereum_tables import BackfillCursor
+from ledger.history_import import importing_wallet_ids, set_live_from
 from ledger.locks import chain_lock
 from ledger.models import ChainCursor, RecentBlock, TransferStatus, Wallet
 from ledger.scan_gaps import forget_above
@@ -150,7 +151,9 @@ class BlockScanner:
         """The active wallets of this chain by match key, and the lowest start height any of them asks for."""
         async with self.db.session() as s:
             rows = (await s.execute(select(Wallet).where(Wallet.chain == self.chain, Wallet.active.is_(True)))).scalars().all()
-        starts = [w.start_height for w in rows if w.start_height is not None]
+            # A wallet whose history an import fills in does not pull the first poll back to its start.
+            imported = await importing_wallet_ids(s, self.chain)
+        starts = [w.start_height for w in rows if w.start_height is not None and w.id not in imported]
         return {self.source.watch_key(w.address): w.id for w in rows if w.id is not None}, min(starts) if starts else None
 
     async def poll(self) -> PollReport:
@@ -185,6 +188,9 @@ class BlockScanner:
             log.info("first poll chain=%s: starting at block %d", self.chain, first)
         else:
             synced, synced_hash = stored
+        async with self.db.session() as s:
+            # From here on the live scan covers these wallets above `synced`; their imports end there.
+            await set_live_from(s, self.chain, list(watched.values()), synced)
         rewinds = 0
         goal = min(head.tip, synced + self.max_blocks_per_poll)
         if head.at_cursor is not None and synced_hash is not None and head.at_cursor.hash != synced_hash:

@@ -9,7 +9,9 @@ from pydantic import BeforeValidator, Field, field_validator
 from bot.chains.family import ChainFamily, HttpUrl, StrictModel, block_count
 
 if TYPE_CHECKING:
+    from bot.settings import Settings
     from ledger.database import Database
+    from watchers.evm_history import EvmHistory
     from watchers.ethereum import EvmWatcher
     from watchers.evm_source import EvmChainConfig
 
@@ -40,6 +42,28 @@ MAINNET_TOKENS = [
 ]
 
 
+class ExplorerSettings(StrictModel):
+    """An Etherscan-compatible account API for importing wallet histories (its answers are checked on the RPC node).
+
+    ``kind = "etherscan"``: Etherscan's V2 multichain API (``https://api.etherscan.io/v2/api``), the key
+    from DONATION_WATCH_ETHERSCAN_API_KEY; ``kind = "blockscout"``: a Blockscout instance's
+    ``/api`` (keyless).
+    """
+
+    kind: Literal["etherscan", "blockscout"]
+    url: str
+    # Etherscan's free plan: 3 calls a second; Blockscout's public instances: about 10 (fair use).
+    requests_per_second: Annotated[float, Field(gt=0)] | None = None
+    # Records per page: 1,000 on Etherscan's free plan (5,000 paid).
+    page_size: Annotated[int, Field(ge=1, le=10_000)] = 1_000
+
+    def rate(self) -> float:
+        """The configured rate, or the provider's documented default."""
+        if self.requests_per_second is not None:
+            return self.requests_per_second
+        return 3.0 if self.kind == "etherscan" else 5.0
+
+
 class EvmChain(StrictModel):
     """An EVM chain watched through JSON-RPC nodes."""
 
@@ -51,6 +75,8 @@ class EvmChain(StrictModel):
     confirmations: Annotated[Literal["finalized"] | int, BeforeValidator(lambda v: block_count(v, finalized=True))] = "finalized"
     traces: bool = False
     tokens: list[Token] | None = None
+    # Where wallet histories are imported from; without one, the node's blocks are scanned.
+    explorer: ExplorerSettings | None = None
     poll_seconds: Annotated[float, Field(gt=0)] = 15.0
     timeout_seconds: Annotated[float, Field(gt=0)] = 20.0
     # HTTP requests per second to each RPC URL (a batch counts once), polite to public nodes.
@@ -93,5 +119,23 @@ def build(name: str, spec: EvmChain, db: Database) -> EvmWatcher:
     return EvmWatcher(config_from_settings(name, spec), db)
 
 
+def history(name: str, spec: EvmChain, db: Database, watcher: EvmWatcher, settings: Settings) -> EvmHistory:
+    """The importer of wallet histories: through the chain's explorer (checked on the node) or a block scan."""
+    from watchers.evm_history import EvmHistory
+    from watchers.evm_source import EvmSource
+    from watchers.explorer_client import ExplorerClient, ExplorerConfig
+
+    client = None
+    ex = spec.explorer
+    if ex is not None:
+        key = settings.etherscan_api_key.get_secret_value() if (ex.kind == "etherscan" and settings.etherscan_api_key) else None
+        client = ExplorerClient(ExplorerConfig(
+            url=ex.url, chain_id=spec.chain_id if ex.kind == "etherscan" else None, api_key=key,
+            requests_per_second=ex.rate(), page_size=ex.page_size, timeout_seconds=spec.timeout_seconds,
+        ))
+    # Its own source over the watcher's RPC client: the live source keeps prefetched state.
+    return EvmHistory(db, EvmSource(watcher.config, watcher.rpc), client, batch_blocks=watcher.config.blocks_per_range)
+
+
 FAMILY = ChainFamily(kind="evm", settings=EvmChain, address=lambda spec, text: _evm(text), build=build,
-                     sources=lambda spec: spec.rpc_urls)
+                     sources=lambda spec: spec.rpc_urls, history=history, history_unit="blocks", history_needs_start=True)

@@ -54,7 +54,7 @@ class ChainFamily:
     ``address(spec, text)`` returns the canonical address on such a chain or raises
     ``watchers.errors.InvalidAddress``; ``build(name, spec, db)`` makes its watcher (import the
     heavy watcher modules inside it, so the CLI starts fast); ``sources(spec)`` lists the URLs
-    it reads, for ``check-config``.
+    it reads, for ``check-config``; ``history`` builds its importer of wallet histories.
     """
 
     kind: str
@@ -62,3 +62,10 @@ class ChainFamily:
     address: Callable[[Any, str], str]
     build: Callable[[str, Any, "Database"], "Watcher"]
     sources: Callable[[Any], Sequence[str]]
+    # History imports (bot/history_wiring.py): ``history(name, spec, db, watcher, settings)`` makes
+    # the chain's importer of single wallets' past (sharing the live watcher's client), counting
+    # progress in ``history_unit``; ``history_needs_start``: a wallet without a start height or
+    # date has no past to import (EVM: watched from now on; Bitcoin: its whole address history).
+    history: Callable[..., Any] | None = None
+    history_unit: str = "blocks"
+    history_needs_start: bool = True

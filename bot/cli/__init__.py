@@ -69,10 +69,11 @@ def cli(ctx: click.Context, config_path: str, verbose: bool, log_format: str) ->
 
 
 def _register() -> None:
-    from bot.cli import (backfill_cmds, config_cmds, db_cmds, export_cmds, run_cmds, sanctions_cmds, totals_cmds, valuation_cmds,
-                         wallet_cmds)
+    from bot.cli import (backfill_cmds, config_cmds, db_cmds, export_cmds, import_cmds, run_cmds, sanctions_cmds, totals_cmds,
+                         valuation_cmds, wallet_cmds)
 
-    for module in (config_cmds, db_cmds, wallet_cmds, totals_cmds, export_cmds, run_cmds, sanctions_cmds, backfill_cmds, valuation_cmds):
+    for module in (config_cmds, db_cmds, wallet_cmds, totals_cmds, export_cmds, run_cmds, sanctions_cmds, backfill_cmds, valuation_cmds,
+                   import_cmds):
         module.register(cli)
 
 

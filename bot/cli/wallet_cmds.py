@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import click
 
 from bot.app import App
 from bot.cli import AppContext, pass_app, run_async
 from bot.errors import ConfigError
+from bot.history_wiring import plan_for_new_wallet
 from ledger import wallets as ledger_wallets
+from ledger.derived_addresses import next_unused_receive_address
+from ledger.history_import import imports_of, status_of
 from watchers.errors import clip
 
 LABEL_MAX = 200  # the wallet table's label column
@@ -29,10 +34,11 @@ def _chain(app: AppContext, chain: str) -> str:
 @click.argument("chain")
 @click.argument("address")
 @click.option("--label", default="", help="A name shown in chat.")
-@click.option("--start-height", type=click.IntRange(min=0), default=None, help="First block to scan.")
+@click.option("--start-height", type=click.IntRange(min=0), default=None, help="First block of its history to import.")
+@click.option("--since", type=click.DateTime(formats=["%Y-%m-%d"]), default=None, help="Import its history from this date (YYYY-MM-DD, UTC).")
 @pass_app
-def add(app: AppContext, chain: str, address: str, label: str, start_height: int | None) -> None:
-    """Watch ADDRESS on CHAIN."""
+def add(app: AppContext, chain: str, address: str, label: str, start_height: int | None, since: datetime | None) -> None:
+    """Watch ADDRESS on CHAIN; with a start height or date, the running bot imports its history in the background."""
     from watchers.errors import InvalidAddress
 
     chain = _chain(app, chain)
@@ -47,7 +53,10 @@ def add(app: AppContext, chain: str, address: str, label: str, start_height: int
     async def _go() -> ledger_wallets.WalletChange:
         async with await App.open(app.settings) as running:
             async with running.db.session() as s:
-                return await ledger_wallets.add_wallet(s, chain, canonical, label=label, start_height=start_height)
+                change = await ledger_wallets.add_wallet(s, chain, canonical, label=label, start_height=start_height)
+                if change.created or change.start_height_changed:
+                    await plan_for_new_wallet(s, app.settings, change.wallet, since=since.date() if since else None)
+                return change
 
     click.echo(describe_change(run_async(_go), chain, canonical))
 
@@ -79,11 +88,17 @@ def list_(app: AppContext, show_all: bool) -> None:
     async def _go():  # type: ignore[no-untyped-def]
         async with await App.open(app.settings) as running:
             async with running.db.session() as s:
-                return await ledger_wallets.list_wallets(s, active_only=not show_all)
+                wallets = await ledger_wallets.list_wallets(s, active_only=not show_all)
+                imports = await imports_of(s, [w.id for w in wallets if w.id is not None])
+                unused = {w.id: await next_unused_receive_address(s, w.id) for w in wallets if w.id is not None and "(" in w.address}
+                return wallets, {wid: status_of(imp) for wid, imp in imports.items()}, unused
 
-    for w in run_async(_go):
+    wallets, imports, unused = run_async(_go)
+    for w in wallets:
         state = "" if w.active else "  (retired)"
-        click.echo(f"{w.chain:<10} {w.address:<64} {w.label}{state}".rstrip())
+        history = f"  [{imports[w.id].describe()}]" if w.id in imports else ""
+        receive = f"  [next unused receive address: {unused[w.id]}]" if unused.get(w.id) else ""
+        click.echo(f"{w.chain:<10} {w.address:<64} {w.label}{state}{history}{receive}".rstrip())
 
 
 @wallets_group.command("remove")

@@ -119,10 +119,11 @@ class TestRegistration:
 
     async def test_default_plugins_register_screening_and_console(self, db: Database, tmp_path: Path) -> None:
         """setup() loads the plugins: the sanctions update job, screening and valuation after polls, the
-        valuation retry, the console channel, the daily summary check."""
+        valuation retry, the console channel, the daily summary check, history imports."""
         async with await App.open(settings_for(db, tmp_path)) as app:
             await app.setup()
-            assert {j.name for j in app.jobs} == {"sanctions:update", "valuation:retry", "channel:console", "summary:due"}
+            assert {j.name for j in app.jobs} == {"sanctions:update", "valuation:retry", "channel:console", "summary:due",
+                                                  "history:import"}
             assert app.after_poll[0] == app.screener.screen_new and len(app.after_poll) == 2
             assert next(j for j in app.jobs if j.name == "sanctions:update").singleton
 

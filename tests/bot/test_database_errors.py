@@ -76,7 +76,7 @@ class TestDamagedSqlite:
         corrupt_pages(path, 45, 60)
         return config
 
-    @pytest.mark.parametrize("command", [("totals",), ("sanctions", "status"), ("check-config",)])
+    @pytest.mark.parametrize("command", [("totals",), ("sanctions", "status"), ("check-config",), ("run",)])
     def test_commands_refuse_a_damaged_ledger(self, damaged: Path, command: tuple[str, ...]) -> None:
         """Every command refuses a file with corrupt pages in one line that says how to restore."""
         err = assert_one_line(run_cli(damaged, *command))

@@ -1,7 +1,7 @@
 """a partial index on pending transfers, so confirming by depth never reads the whole history
 
-Revision ID: 0011_pending_index
-Revises: 0010_reorg_identity
+Revision ID: 0012_pending_index
+Revises: 0011_history_import
 
 `confirm_up_to` asks for the chain's pending transfers at or below a height: on the
 (chain, block_height) index that is every stored transfer below it, read and filtered on each
@@ -12,8 +12,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0011_pending_index"
-down_revision = "0010_reorg_identity"
+revision = "0012_pending_index"
+down_revision = "0011_history_import"
 branch_labels = None
 depends_on = None
 

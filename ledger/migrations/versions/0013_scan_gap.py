@@ -1,7 +1,7 @@
 """scan_gap: block ranges stored without optional data the config asks for (traces), until filled
 
-Revision ID: 0012_scan_gap
-Revises: 0011_pending_index
+Revision ID: 0013_scan_gap
+Revises: 0012_pending_index
 """
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from alembic import op
 
 from ledger.types import UTCDateTime
 
-revision = "0012_scan_gap"
-down_revision = "0011_pending_index"
+revision = "0013_scan_gap"
+down_revision = "0012_pending_index"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,78 @@
+"""`donation-watch import CHAIN ADDRESS [--since DATE]`: a wallet's whole history, now, with a progress bar."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import click
+from tqdm import tqdm
+
+from bot.app import App
+from bot.cli import AppContext, pass_app, run_async
+from bot.history_wiring import build_importer, day_start, history_unit
+from ledger import wallets as ledger_wallets
+from ledger.history_import import plan_import
+from watchers.evm_history import ImportOutcome, ImportProgress
+
+
+@click.command("import")
+@click.argument("chain")
+@click.argument("address")
+@click.option("--since", type=click.DateTime(formats=["%Y-%m-%d"]), default=None, help="Only history from this date (YYYY-MM-DD, UTC).")
+@click.option("--label", default="", help="A name shown in chat, when the wallet is new.")
+@pass_app
+def import_(app: AppContext, chain: str, address: str, since: datetime | None, label: str) -> None:
+    """Import the history of ADDRESS on CHAIN (watching it from now on), recorded as history: not announced, screened."""
+    from watchers.errors import InvalidAddress
+
+    settings = app.settings
+    spec = settings.chains.get(chain)
+    if spec is None:
+        known = ", ".join(sorted(settings.chains)) or "none"
+        raise click.BadParameter(f"{chain!r} is not a configured chain (chains: {known})", param_hint="CHAIN")
+    try:
+        canonical = settings.canonical_address(chain, address)
+    except InvalidAddress as exc:
+        raise click.BadParameter(str(exc), param_hint="ADDRESS") from None
+    bars: list[tqdm] = []
+
+    def _progress(p: ImportProgress) -> None:
+        if not bars:
+            bars.append(tqdm(desc=f"import {chain}", unit=p.unit[:-1] if p.unit.endswith("s") else p.unit, dynamic_ncols=True, mininterval=0.5))
+        bar = bars[0]
+        bar.total = p.total
+        bar.set_postfix(stored=p.stored, rejected=p.rejected, refresh=False)
+        bar.update(p.done - bar.n)
+
+    async def _go() -> tuple[ImportOutcome, int]:
+        async with await App.open(settings) as app:
+            importer = build_importer(settings, app.db, {chain: app.watchers[chain]})
+            try:
+                async with app.db.session() as s:
+                    wallet, _ = await ledger_wallets.upsert_wallet(s, chain, canonical, label=label)
+                    await plan_import(
+                        s, wallet, since_height=None if since else wallet.start_height,
+                        since_time=day_start(since.date()) if since else None, force=True, unit=history_unit(settings, chain),
+                    )
+                    wallet_id = wallet.id
+                assert wallet_id is not None
+                outcome = await importer.run_one(chain, wallet_id, progress=_progress)
+                await app.screener.ensure_lists()
+                await app.screener.screen_new()  # the imported senders are screened like any others
+                return outcome, wallet_id
+            finally:
+                for bar in bars:
+                    bar.close()
+                await importer.close()
+
+    outcome, _ = run_async(_go)
+    rejected = f", {outcome.rejected} explorer leads rejected by the node" if outcome.rejected else ""
+    if outcome.finished:
+        tail = "history complete"
+    else:
+        tail = f"history through block {outcome.through}; the running bot continues from there"
+    click.echo(f"import {chain} {canonical}: {outcome.stored} transfers stored as history{rejected}; {tail}")
+
+
+def register(group: click.Group) -> None:
+    group.add_command(import_)

@@ -7,7 +7,7 @@ TEST_STAMP := $(VENV)/.installed-dev
 CONFIG ?= config/example.toml
 PYTEST_ARGS ?=
 
-.PHONY: run test bench postgres chromium clean help
+.PHONY: run test bench postgres chromium ab clean help
 
 help:
 	@echo "make run    - install and run the bot with $(CONFIG) (console output without a Discord token)"
@@ -57,7 +57,13 @@ run: $(RUN_STAMP)
 test: $(TEST_TOOLS) postgres chromium
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-bench: $(TEST_TOOLS) postgres
+# ApacheBench (C) as the page benchmark's load generator; installed only when missing.
+ab:
+	@if [ ! -x /usr/bin/ab ]; then \
+	  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y apache2-utils; \
+	fi
+
+bench: $(TEST_TOOLS) postgres ab
 	$(BIN)/python -m benchmarks
 
 clean:

@@ -9,7 +9,9 @@ transfers every second through `record_transfers`, like a polling watcher. Then,
 - median of 50 sequential GETs of `/`, `/api/v1/totals`, `/api/v1/donations` and, as the baseline
   in the same run, `/static/style.css` (a file: the server's floor); targets `/` and totals < 50 ms;
 - a load test on loopback: 200 concurrent clients, 4,000 requests in all (a mix of `/`, totals and
-  donation pages), p50/p99 latency; target p99 < 200 ms;
+  donation pages), p50/p99 latency, with and without the 2 s micro-cache, from an aiohttp client in
+  this process and from ApacheBench (`ab`, C; installed by `make bench`), each beside the same crowd
+  on a static file; target p99 < 200 ms;
 - `donation-watch export --format csv` of all rows as a process: wall time, rows/s and peak RSS,
   beside the same command exporting no rows (baseline: what the process needs before any row) and
   a 10% export; target: the 100% export's peak within 50 MB of the baseline's (constant memory).
@@ -174,6 +176,39 @@ async def _load(base: str, paths: list[str], clients: int = 200, total: int = 40
             "rps": total / wall, "errors": errors, "n": len(latencies)}
 
 
+AB = "/usr/bin/ab"
+
+
+async def _ab_load(base: str, paths: list[str], clients: int = 200, total: int = 4000) -> dict[str, float] | None:
+    """The same crowd from ApacheBench (C, one process per path, run together): no Python client in the way.
+
+    Each path gets clients/len(paths) concurrent keep-alive connections and total/len(paths) requests;
+    p99 is the worst path's 99th percentile (an upper bound of the mix's).
+    """
+    if not Path(AB).exists():
+        return None
+    share_c, share_n = clients // len(paths), total // len(paths)
+    procs = [await asyncio.create_subprocess_exec(AB, "-q", "-k", "-n", str(share_n), "-c", str(share_c), base + p,
+                                                  stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+             for p in paths]
+    outs = [(await proc.communicate())[0].decode() for proc in procs]
+    p50s, p99s, rps, failed = [], [], 0.0, 0
+    for out in outs:
+        for line in out.splitlines():
+            parts = line.split()
+            if line.strip().startswith("50%"):
+                p50s.append(float(parts[1]))
+            elif line.strip().startswith("99%"):
+                p99s.append(float(parts[1]))
+            elif line.startswith("Requests per second:"):
+                rps += float(parts[3])
+            elif line.startswith("Failed requests:") or line.startswith("Non-2xx responses:"):
+                failed += int(parts[-1])
+    if len(p99s) != len(paths):
+        return None
+    return {"p50": max(p50s), "p99": max(p99s), "rps": rps, "errors": failed, "n": share_n * len(paths)}
+
+
 def _export(config: Path, *args: str) -> dict[str, float]:
     """Run the export CLI in a fresh process; its own peak RSS (VmHWM) is printed at exit."""
     code = ("import atexit, sys\n"
@@ -248,11 +283,18 @@ async def _run(args: argparse.Namespace) -> int:
             server, base, config = start(2.0)
             async with aiohttp.ClientSession() as http, http.get(base + "/") as r:
                 await r.read()
+            mix = ["/", "/api/v1/totals", "/api/v1/donations?limit=20", "/api/v1/totals"]
             static = await _load(base, ["/static/style.css"])
-            load = await _load(base, ["/", "/api/v1/totals", "/api/v1/donations?limit=20", "/api/v1/totals"])
-            for label, figures in (("static file (baseline)", static), ("page mix, 2 s micro-cache", load),
-                                   ("page mix, no micro-cache", uncached)):
-                mark = "" if label.startswith("static") else (
+            load = await _load(base, mix)
+            runs = [("static file (baseline)", static), ("page mix, 2 s micro-cache", load), ("page mix, no micro-cache", uncached)]
+            ab_static = await _ab_load(base, ["/static/style.css"] * 4)
+            ab_load = await _ab_load(base, mix)
+            if ab_static and ab_load:
+                runs += [("ApacheBench, static file (baseline)", ab_static), ("ApacheBench, page mix, 2 s micro-cache", ab_load)]
+            else:
+                print(f"[page] {AB} not found: `make bench` installs apache2-utils for the C load generator")
+            for label, figures in runs:
+                mark = "" if "static" in label else (
                     f" (target < 200 ms: {'ok' if figures['p99'] < 200 else 'MISSED'})")
                 print(f"[page] load, {label}: 200 clients, {figures['n']:,} requests, {figures['rps']:,.0f} req/s, "
                       f"p50 {figures['p50']:.1f} ms, p99 {figures['p99']:.1f} ms{mark}, errors {figures['errors']}")
@@ -273,6 +315,7 @@ async def _run(args: argparse.Namespace) -> int:
             print(f"[page] export memory above baseline: {grew:.1f} MB "
                   f"(bound {MEMORY_BOUND_MB:.0f} MB: {'ok' if grew <= MEMORY_BOUND_MB else 'MISSED'})")
             print(json.dumps({"medians_ms": res, "load": load, "load_uncached": uncached, "load_static": static,
+                              "ab_load": ab_load, "ab_static": ab_static,
                               "export": {"none": none, "part": part, "full": full}}))
     finally:
         if server is not None:

@@ -106,11 +106,9 @@ class FigureSource:
     async def figures(self) -> Figures:
         """The live totals with the newest cached slow figures."""
         slow = await self.slow()
-        settings = self.settings
         async with self.db.session() as s:
             rows = await queries.totals(s)
             wallets = await list_wallets(s)
-        fund = slow.fiat
         per_wallet: dict[int, list[AssetTotal]] = {}
         merged: dict[str, list[int]] = {}
         for t in rows:
@@ -125,12 +123,12 @@ class FigureSource:
         assets = [AssetTotal(a, *v) for a, v in sorted(merged.items())]
         wallet_figures = [WalletFigures(w.id, w.chain, w.address, w.label, per_wallet.get(w.id, [])) for w in wallets]
         return Figures(
-            as_of=utcnow(), assets=assets, wallets=wallet_figures, fiat=fund,
+            as_of=utcnow(), assets=assets, wallets=wallet_figures, fiat=slow.fiat,
             confirmed_count=sum(a.confirmed_count for a in assets), pending_count=sum(a.pending_count for a in assets),
-            goal=self._goal(assets, fund, slow), slow=slow,
+            goal=self._goal(assets, slow), slow=slow,
         )
 
-    def _goal(self, assets: list[AssetTotal], fund: fiat.FiatFigures | None, slow: Slow) -> GoalProgress | None:
+    def _goal(self, assets: list[AssetTotal], slow: Slow) -> GoalProgress | None:
         goal = self.settings.goal
         if goal.amount is None:
             return None
@@ -163,6 +161,19 @@ class FigureSource:
         elif time.monotonic() - self._slow_at > max(self.refresh_seconds, self.cost_factor * self._slow_cost) and self._task is None:
             self._task = asyncio.get_running_loop().create_task(self._refresh())
         return self._slow
+
+    def warm(self) -> None:
+        """Start computing the slow figures in the background (a request arriving meanwhile waits for them)."""
+        if self._slow is None and self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._warm())
+
+    async def _warm(self) -> None:
+        try:
+            await self.slow()
+        except Exception:  # noqa: BLE001 - the first request will retry and report it
+            log.exception("page figures could not be computed at start; the first request retries")
+        finally:
+            self._task = None
 
     async def _refresh(self, *, raise_errors: bool = False) -> None:
         start = time.monotonic()

@@ -220,7 +220,12 @@ def add_page_routes(web_app: web.Application, app: Any) -> None:
     web_app.router.add_get("/api/v1/export.csv", export_csv)
     web_app.router.add_static("/static/", HERE / "static", show_index=False, follow_symlinks=False)
 
+    async def _warm(_: web.Application) -> None:
+        # The full-scan figures start computing when the server starts, not on the first reader's request.
+        ctx.figures.warm()
+
     async def _close(_: web.Application) -> None:
         await ctx.figures.close()
 
+    web_app.on_startup.append(_warm)
     web_app.on_cleanup.append(_close)

@@ -36,6 +36,9 @@ class TestFigures:
             assert await page.locator('[data-field="first"]').inner_text() == "2026-11-01 12:00 UTC"
             assert await page.locator('[data-field="latest"]').inner_text() == "2026-11-13 12:00 UTC"
             assert await page.locator('[data-field="goal-percent"]').inner_text() == "87.50%"
+            assert await page.locator('[data-field="fiat-confirmed"]').inner_text() == "112,250.03 USD"
+            assert await page.locator('[data-field="unvalued"]').inner_text() == str(seed.UNVALUED)
+            assert "90,000.00 USD" in await page.locator("#recent").inner_text()
             assert "Donations from listed addresses: 1" in text_of(await page.locator("#screening").inner_text())
             assert await page.locator("#recent tbody tr").count() == 6
             assert await page.title() == "Relief fund"

@@ -96,3 +96,16 @@ class TestSlowFigures:
             await asyncio.sleep(0.02)
         assert (await source.figures()).slow.unique_donors == seed.UNIQUE_DONORS + 1
         await source.close()
+
+    async def test_warm_computes_before_the_first_request(self, db: Database) -> None:
+        """warm() (run when the server starts) fills the slow figures without any request."""
+        cfg = seed.settings()
+        await seed.seed(db, cfg)
+        source = FigureSource(db, cfg)
+        source.warm()
+        for _ in range(200):
+            if source._slow is not None:
+                break
+            await asyncio.sleep(0.02)
+        assert source._slow is not None and source._slow.unique_donors == seed.UNIQUE_DONORS
+        await source.close()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import SecretStr
 
-from bot.web.guard import RateLimiter
+from bot.web.guard import RateLimiter, client_of
 from tests.bot.web import seed
 from tests.bot.web.conftest import Served, serve
 
@@ -61,6 +61,14 @@ class TestRateLimit:
         for i in range(1000):
             limiter.take(f"10.0.{i // 256}.{i % 256}")
         assert len(limiter._buckets) == 100
+
+    def test_forwarded_for_counts_only_behind_a_trusted_proxy(self) -> None:
+        """X-Forwarded-For names the client only with trust_forwarded_for; otherwise the peer address does."""
+        from aiohttp.test_utils import make_mocked_request
+
+        request = make_mocked_request("GET", "/", headers={"X-Forwarded-For": "203.0.113.7, 10.0.0.1"})
+        assert client_of(request, trust_forwarded_for=True) == "203.0.113.7"
+        assert client_of(request, trust_forwarded_for=False) != "203.0.113.7"
 
     @pytest.mark.parametrize("page_settings", [seed.settings(rate_limit_per_minute=5)])
     async def test_over_the_limit_is_429_with_retry_after(self, served: Served) -> None:

@@ -1,0 +1,55 @@
+"""The page's HTML as served: escaping of operator text, the screening section with and without details, paging."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.bot.web import seed
+from tests.bot.web.conftest import Served
+
+MARKUP = '<script>alert("x")</script>'
+
+
+async def page(served: Served, path: str = "/") -> str:
+    async with served.http.get(served.url + path) as r:
+        assert r.status == 200 and r.content_type == "text/html"
+        return await r.text()
+
+
+class TestEscaping:
+    @pytest.mark.parametrize("page_settings", [seed.settings(title=f"Fund {MARKUP}", description=f"About {MARKUP}",
+                                                             published_at=[f"https://x.org/{MARKUP}"])])
+    async def test_title_description_and_places_are_escaped(self, served: Served) -> None:
+        """Markup in the title, description and published_at arrives as text, never as markup."""
+        html = await page(served)
+        assert MARKUP not in html
+        assert html.count("&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;") >= 3
+
+
+class TestScreening:
+    async def test_count_without_details_by_default(self, served: Served) -> None:
+        """Lists in force with their date, and the count of listed donations; no sender or party shown."""
+        html = await page(served)
+        assert "ofac-sdn" in html and "version of 2025-11-19" in html
+        assert "Donations from listed addresses: <strong>1</strong>" in html
+        assert seed.LISTED_SENDER not in html and "TORNADO CASH" not in html
+
+    @pytest.mark.parametrize("page_settings", [seed.settings(show_hits=True)])
+    async def test_details_only_with_show_hits(self, served: Served) -> None:
+        """With page.show_hits = true the listed sender and party are shown."""
+        html = await page(served)
+        assert seed.LISTED_SENDER in html and "TORNADO CASH" in html
+
+
+class TestRecentDonations:
+    async def test_older_link_pages_by_keyset(self, served: Served) -> None:
+        """Page one links to ?before=<id>; that page holds the older donations and a link back to the newest."""
+        first = await page(served)
+        assert 'href="/?before=' not in first  # six donations fit on one page of 20
+        older = await page(served, "/?before=3")
+        assert older.count('class="status status-') == 2 and 'href="/#recent">Newest</a>' in older
+
+    async def test_bad_cursor_is_400(self, served: Served) -> None:
+        """A cursor that is not an id is refused with a 400, not a traceback."""
+        async with served.http.get(served.url + "/?before=x' OR 1=1") as r:
+            assert r.status == 400 and "Traceback" not in await r.text()

@@ -126,7 +126,6 @@ class TestHealthReport:
             await app.close()
 
 
-<<<<<<< HEAD
 class TestDegradedChainHealth:
     async def test_blocks_stored_without_traces_make_healthz_name_the_range(self, db: Database, tmp_path: Path) -> None:
         """An open scan gap is a health problem: the chain, the blocks, what is missing and why."""
@@ -143,7 +142,8 @@ class TestDegradedChainHealth:
             assert figures["chains"]["ethereum"]["unchecked"] == [{"missing": "traces", "from_height": 100, "to_height": 150}]
         finally:
             await app.close()
-=======
+
+
 class TestErrorText:
     async def test_a_database_error_is_told_without_its_sql(self, db: Database) -> None:
         """A watcher failing on the database reports the driver's first line, not the statement and parameters."""
@@ -160,4 +160,3 @@ class TestErrorText:
         [error] = report.errors
         assert error.startswith("database error: ") and "no_such_column" in error
         assert "SELECT" not in error and "[parameters" not in error and "\n" not in error
->>>>>>> scale

@@ -7,12 +7,13 @@ TEST_STAMP := $(VENV)/.installed-dev
 CONFIG ?= config/example.toml
 PYTEST_ARGS ?=
 
-.PHONY: run test bench postgres chromium ab clean help
+.PHONY: run test bench demo postgres chromium ab clean help
 
 help:
 	@echo "make run    - install and run the bot with $(CONFIG) (console output without a Discord token)"
 	@echo "make test   - install dev dependencies and test tools, run the whole suite (SQLite and PostgreSQL)"
 	@echo "make bench  - run the benchmarks in benchmarks/"
+	@echo "make demo   - offline demo: a local Ethereum node, four donations, the bot in console mode"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -55,7 +56,11 @@ run: $(RUN_STAMP)
 	$(BIN)/donation-watch --config $(CONFIG) run
 
 test: $(TEST_TOOLS) postgres chromium
+	$(BIN)/hadolint Dockerfile
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+demo: $(TEST_TOOLS)
+	$(BIN)/python -m demo
 
 # ApacheBench (C) as the page benchmark's load generator; installed only when missing.
 ab:

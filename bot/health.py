@@ -1,5 +1,5 @@
 """Plugin: `GET /healthz` — 200 when every watcher this instance runs polled well within its allowed
-lag and no sanctions list is stale; else 503 with the reasons as JSON."""
+lag and no sanctions list is stale (screening.health's rule, `screening.max_list_age_days`); else 503 with the reasons as JSON."""
 
 from __future__ import annotations
 
@@ -23,15 +23,11 @@ def allowed_lag(spec: Any) -> float:
     return spec.max_lag_seconds if spec.max_lag_seconds is not None else 3 * spec.poll_seconds + 120
 
 
-def list_stale_after(app: App) -> timedelta:
-    """A list whose last successful check is older than two update periods plus an hour is stale."""
-    return timedelta(hours=2 * app.settings.screening.update_hours + 1)
-
-
 async def problems(app: App, now: datetime | None = None) -> tuple[list[str], dict[str, Any]]:
     """What is wrong (sentences) and the figures behind it, as /healthz reports them."""
     from ledger.scan_gaps import open_gaps
-    from screening.status import list_status
+    from screening.health import is_stale
+    from screening.store import current_versions, sources
 
     now = now or datetime.now(timezone.utc)
     reasons: list[str] = []
@@ -49,23 +45,26 @@ async def problems(app: App, now: datetime | None = None) -> tuple[list[str], di
                 reasons.append(f"the {name} watcher has not polled successfully for {lag:.0f} s "
                                f"(allowed {allowed_lag(spec):.0f} s){error}")
     lists: dict[str, Any] = {}
+    max_age = timedelta(days=app.settings.screening.max_list_age_days)
     async with app.db.session() as s:
-        statuses = await list_status(s)
+        versions = await current_versions(s)
+        states = await sources(s)
         gaps = await open_gaps(s) if app.runs("watchers") else []
     for gap in gaps:
         chains.setdefault(gap.chain, {}).setdefault("unchecked", []).append(
             {"missing": gap.kind, "from_height": gap.from_height, "to_height": gap.to_height})
         reasons.append(f"the {gap.chain} watcher is degraded: blocks {gap.from_height}..{gap.to_height} are stored "
                        f"without {gap.kind} ({gap.reason})")
-    limit = list_stale_after(app)
-    for st in statuses:
-        checked = st.checked_at or (st.in_force.loaded_at if st.in_force else None)
-        lists[st.source] = {"checked_at": checked.isoformat() if checked else None, "in_force": st.in_force is not None}
-        if st.in_force is None:
-            reasons.append(f"no version of the {st.source} list is in force")
-        elif checked is not None and now - checked > limit:
-            hours = (now - checked).total_seconds() / 3600
-            reasons.append(f"the {st.source} list was last checked {hours:.0f} h ago (stale after {limit.total_seconds() / 3600:.0f} h)")
+    for state in states:
+        version = versions.get(state.source)
+        lists[state.source] = {"in_force": version.origin if version else None,
+                               "published": version.published.isoformat() if version and version.published else None,
+                               "checked_at": state.checked_at.isoformat() if state.checked_at else None}
+        if version is None:
+            reasons.append(f"no version of the {state.source} list is in force")
+        elif is_stale(version, state, now, max_age):
+            reasons.append(f"the {state.source} list in force ({version.origin}) is stale: published and last "
+                           f"confirmed current more than {app.settings.screening.max_list_age_days:g} days ago")
     jobs: dict[str, Any] = {}
     for name, job in sorted(app.runner.jobs.items()):
         jobs[name] = {"runs": job.runs, "failures_in_a_row": job.failures, "failures": job.total_failures,

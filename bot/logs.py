@@ -112,7 +112,7 @@ def configure(level: int | str = logging.INFO, fmt: str = "human", stream: TextI
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
-    for noisy in ("aiosqlite", "asyncio", "web3", "urllib3", "alembic.runtime.migration", "apscheduler",
+    for noisy in ("aiosqlite", "asyncio", "web3", "urllib3", "alembic", "apscheduler",
                   "discord.gateway", "discord.http", "aiohttp.access"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     # Libraries that install their own handlers (discord.py's Client.run) must not: ours is the one.

@@ -29,8 +29,7 @@ from watchers.errors import InvalidAddress, clip
 
 __all__ = ["BitcoinChain", "EvmChain", "MAINNET_TOKENS", "Token", "Settings", "load_settings"]
 
-ENV_PREFIX = "DONATION_WATCH_"
-DEFAULT_CONFIG = "config/example.toml"
+from bot.defaults import DEFAULT_CONFIG, ENV_PREFIX
 # Keys that hold secrets: allowed only from the environment.
 SECRET_KEYS = {
     ("discord", "token"): "DONATION_WATCH_DISCORD__TOKEN",

@@ -14,6 +14,7 @@ from sqlalchemy.engine.url import URL
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
+from ledger.connect_errors import is_corruption, postgres_fix
 from ledger.errors import DatabaseDamaged, DatabaseUnavailable
 
 log = logging.getLogger(__name__)
@@ -148,36 +149,12 @@ class Database:
 
 
 def _is_corruption(exc: BaseException) -> bool:
-    text = str(getattr(exc, "orig", None) or exc).lower()
-    return "malformed" in text or "file is not a database" in text or "corrupt" in text
-
-
-# PostgreSQL SQLSTATEs of a server that answered but refused the connection, and the fix.
-_INVALID_CATALOG = "3D000"  # database does not exist
-_INVALID_AUTHORIZATION = "28000"  # role does not exist
-_INVALID_PASSWORD = "28P01"
+    return is_corruption(exc)
 
 
 def _postgres_fix(exc: BaseException, url: URL) -> str | None:
     """One sentence for a PostgreSQL server's refusal at connect time, or None for other errors."""
-    try:
-        from asyncpg.exceptions import PostgresError
-    except ImportError:  # pragma: no cover - asyncpg is a dependency
-        return None
-    orig = getattr(exc, "orig", None) or exc
-    if not isinstance(orig, PostgresError):
-        return None
-    state = getattr(orig, "sqlstate", None)
-    host = f"-h {url.host} " if url.host else ""
-    port = f"-p {url.port} " if url.port else ""
-    if state == _INVALID_CATALOG:
-        owner = f"-O {url.username} " if url.username else ""
-        return f"{orig}; create it with `createdb {host}{port}-U postgres {owner}{url.database}`, or fix database.url"
-    if state == _INVALID_AUTHORIZATION and "role" in str(orig):
-        return f"{orig}; create it with `createuser {host}{port}-U postgres {url.username}` (and grant it the database), or fix database.url"
-    if state == _INVALID_PASSWORD:
-        return f"{orig}; set DONATION_WATCH_DATABASE__PASSWORD to the role's password"
-    return f"the server refused the connection: {orig}"
+    return postgres_fix(exc, host=url.host, port=url.port, username=url.username, database=url.database)
 
 
 def _short_reason(exc: BaseException) -> str:

@@ -7,6 +7,8 @@ from datetime import date
 
 from screening.normalize import AddressFormat
 
+PROGRAMME_SEPARATOR = "; "  # between programmes when an entry's are stored as one text
+
 
 @dataclass(frozen=True, slots=True)
 class ListedAddress:

@@ -110,19 +110,19 @@ def validate_query(value: str) -> tuple[str, AddressFormat]:
 
 
 def _check_bech32(value: str, key: str) -> None:
-    from bip_utils import SegwitBech32Decoder
+    from watchers.addresses import segwit_decode
 
     hrp = key.split("1", 1)[0] if not key.startswith("bcrt1") else "bcrt"
     try:
-        SegwitBech32Decoder.Decode(hrp, key)
-    except Exception as exc:  # noqa: BLE001 - bip_utils raises several unrelated types
+        segwit_decode(hrp, key)
+    except ValueError as exc:
         raise InvalidScreeningAddress(value, f"bad bech32/bech32m checksum: {exc}") from None
 
 
 def _check_base58(value: str, text: str) -> None:
-    from bip_utils import Base58Decoder
+    from watchers.addresses import base58check_decode
 
     try:
-        Base58Decoder.CheckDecode(text)
-    except Exception as exc:  # noqa: BLE001
+        base58check_decode(text)
+    except ValueError as exc:
         raise InvalidScreeningAddress(value, f"bad base58check checksum: {exc}") from None

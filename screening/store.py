@@ -19,7 +19,7 @@ from screening.normalize import AddressFormat
 _BATCH = 1_000
 # Rows read per step when loading a list's entries: each step gives the event loop back.
 _READ_PARTITION = 1_000
-PROGRAMME_SEPARATOR = "; "
+from screening.model import PROGRAMME_SEPARATOR  # noqa: E402
 
 
 def info_of(version: ScreeningListVersion) -> ListVersionInfo:

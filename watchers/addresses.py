@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from enum import StrEnum
 
-from bip_utils import Base58Decoder, SegwitBech32Decoder
-from eth_utils import is_checksum_address, is_hex_address, to_checksum_address
-
 from watchers.errors import InvalidAddress
+
+# Small, single-purpose codecs (watchers.segwit: BIP-173/350; base58: base58check; eth-hash: keccak
+# for EIP-55) instead of bip_utils/eth_utils, whose imports cost ~0.4 s on every command.
+_HEX40 = re.compile(r"0x[0-9a-fA-F]{40}\Z")
 
 
 class ChainKind(StrEnum):
@@ -34,6 +36,12 @@ _LOOK_ALIKES = dict(zip(
 ))  # fmt: skip
 
 
+def looks_like_key_wallet(text: str) -> bool:
+    """Whether the text is meant as an extended key or descriptor rather than a single address."""
+    t = text.strip()
+    return "(" in t or t[:4] in ("xpub", "ypub", "zpub", "tpub", "upub", "vpub")
+
+
 def odd_character(text: str) -> str | None:
     """Name the first character an address cannot hold (invisible, or a non-ASCII look-alike), or None."""
     for i, ch in enumerate(text, start=1):
@@ -55,8 +63,8 @@ def _other_network(text: str, network: str) -> str | None:
         if lower.startswith(hrp + "1"):
             return net if net != network else None
     try:
-        payload = Base58Decoder.CheckDecode(text)
-    except Exception:  # noqa: BLE001 - not base58check at all: no network to name
+        payload = base58check_decode(text)
+    except ValueError:  # not base58check at all: no network to name
         return None
     if len(payload) == 21:
         nets = [n for n, versions in _BASE58_VERSIONS.items() if payload[0] in versions and n != network]
@@ -93,8 +101,8 @@ def bitcoin_address(value: str, network: str = "mainnet") -> str:
         if text != text.lower() and text != text.upper():
             raise InvalidAddress(chain, value, "bech32 must not mix upper and lower case")
         try:
-            version, program = SegwitBech32Decoder.Decode(hrp, text.lower())
-        except Exception as exc:  # noqa: BLE001 - bip_utils raises several unrelated types
+            version, program = segwit_decode(hrp, text.lower())
+        except ValueError as exc:
             raise InvalidAddress(chain, value, f"bad bech32/bech32m: {exc}") from None
         if version == 0 and len(program) not in (20, 32):
             raise InvalidAddress(chain, value, "witness v0 program must be 20 or 32 bytes")
@@ -102,8 +110,8 @@ def bitcoin_address(value: str, network: str = "mainnet") -> str:
             raise InvalidAddress(chain, value, "taproot program must be 32 bytes")
         return text.lower()
     try:
-        payload = Base58Decoder.CheckDecode(text)
-    except Exception as exc:  # noqa: BLE001
+        payload = base58check_decode(text)
+    except ValueError as exc:
         expected = f"base58check P2PKH/P2SH or bech32 starting {hrp}1"
         raise InvalidAddress(chain, value, f"{expected}; {exc}") from None
     if len(payload) != 21 or payload[0] not in _BASE58_VERSIONS[network]:
@@ -121,12 +129,39 @@ def evm_address(value: str) -> str:
     odd = odd_character(text)
     if odd:
         raise InvalidAddress("Ethereum", value, odd)
-    if not is_hex_address(text) or not text.startswith("0x"):
+    if not _HEX40.match(text):
         raise InvalidAddress("Ethereum", value, "0x + 40 hex digits")
     body = text[2:]
-    if body != body.lower() and body != body.upper() and not is_checksum_address(text):
-        raise InvalidAddress("Ethereum", value, f"mixed case fails the EIP-55 checksum; did you mean {to_checksum_address(text)}?")
-    return to_checksum_address(text)
+    canonical_form = eip55(text)
+    if body != body.lower() and body != body.upper() and text != canonical_form:
+        raise InvalidAddress("Ethereum", value, f"mixed case fails the EIP-55 checksum; did you mean {canonical_form}?")
+    return canonical_form
+
+
+def eip55(text: str) -> str:
+    """The EIP-55 mixed-case form of a 0x + 40 hex digit address (not validated here)."""
+    from eth_hash.auto import keccak
+
+    body = text[2:].lower()
+    digest = keccak(body.encode("ascii")).hex()
+    return "0x" + "".join(c.upper() if int(d, 16) >= 8 else c for c, d in zip(body, digest))
+
+
+def segwit_decode(hrp: str, text: str) -> tuple[int, bytes]:
+    """(witness version, program) of a segwit address with its bech32/bech32m checksum checked (ValueError if bad)."""
+    from watchers.segwit import decode
+
+    return decode(hrp, text)
+
+
+def base58check_decode(text: str) -> bytes:
+    """The payload of a base58check string with its checksum checked (ValueError if bad)."""
+    import base58
+
+    try:
+        return base58.b58decode_check(text)
+    except ValueError as exc:
+        raise ValueError(f"bad base58check ({exc})") from None
 
 
 def canonical(kind: ChainKind | str, value: str, *, network: str = "mainnet") -> str:

@@ -8,8 +8,10 @@ transfers, block hashes and the cursor in ONE transaction, so a crash loses or r
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Protocol
@@ -33,6 +35,9 @@ log = logging.getLogger(__name__)
 
 # Block hashes kept for reorg detection: far deeper than any reorg of a finalizing chain.
 KEEP_RECENT = 256
+# A backfill writes its ranges in one transaction per this many ranges or transfers, whichever first.
+BACKFILL_WRITE_RANGES = 8
+BACKFILL_WRITE_TRANSFERS = 2_000
 # Rewinds one poll may do before it gives up and reports the chain as unsettled.
 MAX_REWINDS = 3
 
@@ -137,6 +142,7 @@ class BlockScanner:
         batch_blocks: int = 50,
         keep_recent: int = KEEP_RECENT,
         max_blocks_per_poll: int = 2_000,
+        scan_ahead: int = 4,
     ) -> None:
         self.db = db
         self.source = source
@@ -146,6 +152,8 @@ class BlockScanner:
         # A poll far behind stops after this many blocks (each range is stored), so it reports
         # back regularly; the next poll continues from the cursor.
         self.max_blocks_per_poll = max_blocks_per_poll
+        # A backfill fetches this many ranges ahead of the one it is writing (history does not move).
+        self.scan_ahead = scan_ahead
 
     async def watched(self) -> tuple[dict[str, int], int | None]:
         """The active wallets of this chain by match key, and the lowest start height any of them asks for."""
@@ -298,6 +306,40 @@ class BlockScanner:
         log.warning("reorg chain=%s: common ancestor %d, %d transfers orphaned, rescanning", self.chain, height, len(result.orphaned))
         return height, block_hash
 
+    async def _scans_ahead(
+        self, ranges: Sequence[tuple[int, int]], watched: Mapping[str, int]
+    ) -> AsyncIterator[tuple[tuple[int, int], Scanned]]:
+        """The scans of ``ranges`` in order, with up to ``scan_ahead`` fetched concurrently.
+
+        History lies still: while one range is mapped and written, the node already answers the
+        next ones, so a fast node is never left waiting for the client (and a slow one is still
+        asked for only a few ranges at a time). A failed scan cancels those in flight.
+        """
+        if not watched:
+            for rng in ranges:
+                yield rng, Scanned(headers=[])
+            return
+        todo = iter(ranges)
+        flight: deque[tuple[tuple[int, int], asyncio.Task[Scanned]]] = deque()
+
+        def launch() -> None:
+            rng = next(todo, None)
+            if rng is not None:
+                flight.append((rng, asyncio.ensure_future(self.source.scan(rng[0], rng[1], watched))))
+
+        for _ in range(max(1, self.scan_ahead)):
+            launch()
+        try:
+            while flight:
+                rng, task = flight.popleft()
+                scanned = await task
+                launch()
+                yield rng, scanned
+        finally:
+            for _, task in flight:
+                task.cancel()
+            await asyncio.gather(*(t for _, t in flight), return_exceptions=True)
+
     async def backfill(
         self, start: int, end: int | None = None, *, progress: Callable[[BackfillProgress], None] | None = None
     ) -> tuple[int, int]:
@@ -323,19 +365,34 @@ class BlockScanner:
         if progress:
             progress(BackfillProgress(start, last, done))
         previous: str | None = None
+        ranges = []
         while (rng := next_range(last, done, self.batch_blocks)) is not None:
-            scanned = await self.source.scan(rng[0], rng[1], watched) if watched else Scanned(headers=[])
+            ranges.append(rng)
+            done = rng[1]
+        done = ranges[0][0] - 1 if ranges else done
+        batch: list[TransferIn] = []
+        unchecked: list[Scanned] = []  # ranges of the batch stored without optional data
+        batched = 0
+        async for rng, scanned in self._scans_ahead(ranges, watched):
             check_linked(scanned.headers, None, self.chain)
             if previous is not None and scanned.headers and scanned.headers[0].parent_hash != previous:
                 raise MalformedResponse(self.chain, f"the chain reorganised at block {rng[0]} during the backfill; run it again")
             previous = scanned.headers[-1].hash if scanned.headers else None
+            batch.extend(scanned.transfers)
+            if scanned.unchecked:
+                unchecked.append(scanned)
+            batched += 1
+            if len(batch) < BACKFILL_WRITE_TRANSFERS and batched < BACKFILL_WRITE_RANGES and rng[1] < last:
+                continue  # a few ranges per transaction: fewer commits and totals updates
             async with self.db.session() as s:
-                await record_transfers(s, _with_status(scanned.transfers, head.confirmed))
-                await note_unchecked(s, self.chain, scanned)
+                await record_transfers(s, _with_status(batch, head.confirmed), history=True)
+                for lacking in unchecked:
+                    await note_unchecked(s, self.chain, lacking)
                 row = await s.get(BackfillCursor, (self.chain, start))
                 assert row is not None
                 row.height, row.updated_at = rng[1], utcnow()
             done = rng[1]
             if progress:
-                progress(BackfillProgress(start, last, done, len(scanned.transfers)))
+                progress(BackfillProgress(start, last, done, len(batch)))
+            batch, unchecked, batched = [], [], 0
         return start, last

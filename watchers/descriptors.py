@@ -19,6 +19,7 @@ from functools import lru_cache
 
 from bip_utils import Base58Decoder, Base58Encoder, Bip32Secp256k1, P2PKHAddr, P2SHAddr, P2TRAddr, P2WPKHAddr
 
+from watchers.addresses import looks_like_key_wallet  # noqa: F401 - kept importable from here
 from watchers.errors import InvalidAddress
 
 RECEIVE, CHANGE = 0, 1
@@ -56,12 +57,6 @@ class KeyWallet:
     def canonical(self) -> str:
         """The one spelling of this wallet, as stored: ``wpkh(xpub...)`` and the like."""
         return _WRAPPERS[self.script].format(self.xpub)
-
-
-def looks_like_key_wallet(text: str) -> bool:
-    """Whether the text is meant as an extended key or descriptor rather than a single address."""
-    t = text.strip()
-    return "(" in t or t[:4] in ("xpub", "ypub", "zpub", "tpub", "upub", "vpub")
 
 
 def parse_key_wallet(text: str, network: str = "mainnet") -> KeyWallet:

@@ -35,10 +35,11 @@ class BitcoinChain(StrictModel):
 
 def address(spec: BitcoinChain, text: str) -> str:
     """The canonical form of a Bitcoin address on this network, or of an extended-key wallet (xpub/descriptor)."""
-    from watchers.addresses import bitcoin_address
-    from watchers.descriptors import looks_like_key_wallet, parse_key_wallet
+    from watchers.addresses import bitcoin_address, looks_like_key_wallet
 
     if looks_like_key_wallet(text):
+        from watchers.descriptors import parse_key_wallet  # bip_utils: imported only for key wallets
+
         return parse_key_wallet(text, spec.network).canonical
     return bitcoin_address(text, spec.network)
 

@@ -8,7 +8,7 @@ from bot.cli import AppContext, pass_app, run_async
 from bot.chains import family_of
 from bot.chains.bitcoin import BitcoinChain
 from bot.settings import Settings, load_settings
-from ledger.database import Database, redact
+from ledger.probe import active_wallets, redact
 
 
 @click.command("check-config")
@@ -24,7 +24,7 @@ def check_config(app: AppContext, file: str | None) -> None:
         click.echo(f"  chain {name} ({chain.kind}): {len(source)} source(s)")
     for wallet in settings.wallets:
         click.echo(f"  wallet {wallet.chain} {wallet.address} {wallet.label}".rstrip())
-    stored = run_async(_ping, settings.database.effective_url())
+    stored = run_async(active_wallets, settings.database.effective_url())
     click.echo(f"  database: {redact(settings.database.url)} (reachable)")
     for line in discord_readiness(settings):
         click.echo(f"  discord: {line}")
@@ -70,29 +70,6 @@ def poll_budget_warnings(settings: Settings, stored: dict[str, set[str]]) -> lis
                 f"or poll_seconds to {needed:,.0f}"
             )
     return out
-
-
-async def _ping(url: str) -> dict[str, set[str]]:
-    """Reach the database; returns the active wallets it already holds, by chain (none if not set up yet)."""
-    from sqlalchemy.exc import DBAPIError
-
-    from ledger.wallets import list_wallets
-
-    db = Database(url)
-    try:
-        await db.ping()
-        try:
-            async with db.session() as session:
-                wallets = await list_wallets(session)
-        except DBAPIError:
-            return {}  # a database the bot has not set up yet
-        out: dict[str, set[str]] = {}
-        for wallet in wallets:
-            out.setdefault(wallet.chain, set()).add(wallet.address)
-        return out
-    finally:
-        await db.close()
-
 
 
 def register(group: click.Group) -> None:

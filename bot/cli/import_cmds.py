@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import click
-from tqdm import tqdm
 
 from bot.app import App
 from bot.cli import AppContext, pass_app, run_async
-from bot.history_wiring import build_importer, day_start, history_unit
-from ledger import wallets as ledger_wallets
-from ledger.history_import import plan_import
-from watchers.evm_history import ImportOutcome, ImportProgress
+
+if TYPE_CHECKING:
+    from tqdm import tqdm
+
+    from watchers.evm_history import ImportOutcome, ImportProgress
 
 
 @click.command("import")
@@ -23,6 +24,12 @@ from watchers.evm_history import ImportOutcome, ImportProgress
 @pass_app
 def import_(app: AppContext, chain: str, address: str, since: datetime | None, label: str) -> None:
     """Import the history of ADDRESS on CHAIN (watching it from now on), recorded as history: not announced, screened."""
+    # Imported here, not at the top: every other command starts faster without the chain clients.
+    from tqdm import tqdm
+
+    from bot.history_wiring import build_importer, day_start, history_unit
+    from ledger import wallets as ledger_wallets
+    from ledger.history_import import plan_import
     from watchers.errors import InvalidAddress
 
     settings = app.settings

@@ -9,17 +9,14 @@ from pathlib import Path
 
 import click
 
-from bot.app import App
-from bot.cli import AppContext, pass_app, run_async
-from ledger.types import utcnow
-from screening.errors import InvalidScreeningAddress
-from screening.index import ListVersionInfo, Match
-from screening.normalize import validate_query
-from screening.screener import Screener
-from screening.status import SourceStatus, list_status
-from screening.update import UpdateResult, update_all
+from typing import TYPE_CHECKING
 
-from bot.screening_wiring import lists_config
+from bot.cli import AppContext, pass_app, run_async
+
+if TYPE_CHECKING:  # the heavy modules are imported inside the commands: `sanctions check` answers at once
+    from screening.index import ListVersionInfo, Match
+    from screening.status import SourceStatus
+    from screening.update import UpdateResult
 
 
 def _when(info: ListVersionInfo) -> str:
@@ -45,6 +42,10 @@ def operator_name() -> str:
 @pass_app
 def update(app: AppContext, file: Path | None, force: bool) -> None:
     """Fetch OFAC's list (conditional GET) and reload the configured lists; a failure keeps the last good version."""
+    from bot.app import App
+    from bot.screening_wiring import lists_config
+    from screening.update import update_all
+
     settings = app.settings
     if force and file is None:
         raise click.UsageError("--force goes with --file (a download is never older than what OFAC publishes)")
@@ -80,6 +81,8 @@ def update(app: AppContext, file: Path | None, force: bool) -> None:
 
 
 def _status_line(st: SourceStatus) -> list[str]:
+    from ledger.types import utcnow
+
     now = utcnow()
     lines = [st.source]
     if st.in_force is None:
@@ -101,6 +104,8 @@ def _status_line(st: SourceStatus) -> list[str]:
 @pass_app
 def status(app: AppContext) -> None:
     """Show each list source: the version in force, its date, size and age, and the last failure."""
+    from bot.app import App
+    from screening.status import list_status
 
     async def _go() -> list[SourceStatus]:
         async with await App.open(app.settings) as running:
@@ -131,6 +136,10 @@ def _match_line(m: Match) -> str:
 @pass_app
 def check(app: AppContext, address: str) -> None:
     """Say whether ADDRESS is on a list in force (exit 0 either way; 2 if it is no address)."""
+    from screening.errors import InvalidScreeningAddress
+    from screening.normalize import validate_query
+    from screening.quick import check_stored
+
     try:
         validate_query(address)
     except InvalidScreeningAddress as exc:
@@ -138,6 +147,11 @@ def check(app: AppContext, address: str) -> None:
         sys.exit(2)
 
     async def _go() -> tuple[tuple[Match, ...], list[ListVersionInfo]]:
+        quick = await check_stored(app.settings.database.effective_url(), address)
+        if quick is not None:
+            return quick
+        from bot.app import App  # first start: open (and migrate) the ledger, put the bundled list in force
+
         async with await App.open(app.settings) as running:
             screener = running.screener
             await screener.ensure_lists()

@@ -7,7 +7,10 @@ happen only when the routes are added, so commands that never serve HTTP do not 
 
 from __future__ import annotations
 
+import logging
 from typing import Any
+
+log = logging.getLogger(__name__)
 
 
 def add_routes(web_app: Any, app: Any) -> None:
@@ -19,5 +22,9 @@ def add_routes(web_app: Any, app: Any) -> None:
 
 def setup(app: Any) -> None:
     """Plugin: serve the page on `[http]` host/port when `page.enabled`."""
-    if app.settings.page.enabled:
-        app.add_routes(add_routes)
+    if not app.settings.page.enabled:
+        return
+    if not app.settings.http.enabled:
+        log.warning("page.enabled is true but http.enabled is false: the public page is not served "
+                    "(set [http] enabled = true)")
+    app.add_routes(add_routes)

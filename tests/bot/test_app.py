@@ -47,7 +47,9 @@ address = "{ETH.lower()}"
 label = "Ukraine"
 {extra}
 """)
-    return load_settings(path)
+    settings = load_settings(path)
+    settings.screening.max_list_age_days = 3650  # the bundled snapshot counts as current here
+    return settings
 
 
 class RecordingChannel:
@@ -181,3 +183,15 @@ class TestHealthz:
                         assert any("the btc watcher has not polled successfully" in x for x in body["reasons"])
             finally:
                 await http.cleanup()
+
+    async def test_503_when_the_list_in_force_is_stale(self, db: Database, tmp_path: Path) -> None:
+        """/healthz names a stale sanctions list (older than max_list_age_days and not confirmed since)."""
+        from bot.health import problems
+
+        settings = settings_for(db, tmp_path)
+        settings.screening.max_list_age_days = 1
+        async with await App.open(settings) as app:
+            await app.screener.ensure_lists()
+            reasons, figures = await problems(app)
+        assert any("list in force (bundled snapshot" in r and "is stale" in r for r in reasons)
+        assert figures["lists"]["ofac-sdn"]["published"] == "2025-11-19"

@@ -10,13 +10,15 @@ import difflib
 import os
 import re
 import tomllib
+import types
+import typing
 import datetime as dt
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, SettingsError
 
 from bot.chains import FAMILIES, family_of
@@ -335,6 +337,8 @@ def _describe(error: dict[str, Any]) -> tuple[str, str]:
     key = _loc(tuple(error["loc"]))
     value = error.get("input")
     kind = error["type"]
+    if kind == "extra_forbidden" and error.get("_suggest"):
+        return key, f'unknown key; did you mean "{error["_suggest"]}"?'
     if kind == "extra_forbidden":
         return key, "unknown key (check the spelling against config/example.toml)"
     if kind == "missing" and error.get("_misspelt"):
@@ -370,7 +374,42 @@ def _first_error(errors: list[dict[str, Any]]) -> dict[str, Any]:
     close = difflib.get_close_matches(name, list(missing), n=1)
     if close:
         return {**missing[close[0]], "_misspelt": _loc(tuple(first["loc"]))}
-    return first
+    # An optional key misspelt: the nearest key its table accepts.
+    close = difflib.get_close_matches(name, [k for k in _keys_of(parent) if k != name], n=1)
+    return {**first, "_suggest": close[0]} if close else first
+
+
+def _unwrap(tp: Any) -> Any:
+    """``tp`` without Annotated[...] and without an Optional's None."""
+    while True:
+        origin, args = typing.get_origin(tp), typing.get_args(tp)
+        if origin is Annotated:
+            tp = args[0]
+        elif origin in (Union, types.UnionType) and len([a for a in args if a is not type(None)]) == 1:
+            tp = next(a for a in args if a is not type(None))
+        else:
+            return tp
+
+
+def _keys_of(loc: tuple[Any, ...]) -> list[str]:
+    """The keys the table at ``loc`` (a validation error's location) accepts; [] when it cannot be told."""
+    tp: Any = Settings
+    for part in loc:
+        tp = _unwrap(tp)
+        origin, args = typing.get_origin(tp), typing.get_args(tp)
+        if isinstance(tp, type) and issubclass(tp, BaseModel):
+            field = tp.model_fields.get(str(part))
+            if field is None:
+                return []
+            tp = field.annotation
+        elif origin in (list, dict) and args:
+            tp = args[-1]  # a list index or a table's own key (a chain's name)
+        elif origin in (Union, types.UnionType) and str(part) in FAMILIES:
+            tp = FAMILIES[str(part)].settings  # the chain kind's tag
+        else:
+            return []
+    tp = _unwrap(tp)
+    return list(tp.model_fields) if isinstance(tp, type) and issubclass(tp, BaseModel) else []
 
 
 def _env_var_for(key: str) -> str | None:

@@ -134,6 +134,11 @@ def main(argv: list[str] | None = None) -> None:
         # A bad value is the operator's to fix: one line (the usage text would only bury it).
         click.echo(f"error: {exc.format_message()}", err=True)
         sys.exit(exc.exit_code)
+    except click.UsageError as exc:
+        # A wrong command or option: one line too, with where the right spelling is found.
+        where = f"{exc.ctx.command_path} --help" if exc.ctx is not None else "donation-watch --help"
+        click.echo(f"error: {exc.format_message()} (see {where})", err=True)
+        sys.exit(exc.exit_code)
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)

@@ -31,10 +31,14 @@ def export_cmd(app: AppContext, fmt: str, since: datetime | None, until: datetim
     if since is not None and until is not None and until < since:
         raise click.BadParameter(f"{until:%Y-%m-%d} is before --since {since:%Y-%m-%d}", param_hint="--until")
     settings = app.settings
+    try:
+        out = open(output, "w", encoding="utf-8", newline="") if output else sys.stdout
+    except OSError as exc:
+        raise click.BadParameter(f"cannot write {output}: {exc.strerror} (name a file in an existing, writable folder)",
+                                 param_hint="--output") from None
 
     async def _go() -> None:
         db = await open_database(settings)
-        out = open(output, "w", encoding="utf-8", newline="") if output else sys.stdout
         try:
             async for chunk in export.stream(db, fmt, since=_day(since, end=False), until=_day(until, end=True),
                                              currency=settings.valuation.currency):

@@ -37,7 +37,7 @@ def operator_name() -> str:
 
 
 @sanctions.command("update")
-@click.option("--file", "file", type=click.Path(dir_okay=False, path_type=Path), help="Load this SDN_ADVANCED.XML (or .xml.bz2) instead of downloading it.")
+@click.option("--file", "file", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Load this SDN_ADVANCED.XML (or .xml.bz2) instead of downloading it.")
 @click.option("--force", is_flag=True, help="With --file: put the file in force even if it is older than the list in force (your user name and the time are recorded).")
 @pass_app
 def update(app: AppContext, file: Path | None, force: bool) -> None:

@@ -58,7 +58,12 @@ def add(app: AppContext, chain: str, address: str, label: str, start_height: int
                     await plan_for_new_wallet(s, app.settings, change.wallet, since=since.date() if since else None)
                 return change
 
-    click.echo(describe_change(run_async(_go), chain, canonical))
+    change = run_async(_go)
+    click.echo(describe_change(change, chain, canonical))
+    if since is not None and not (change.created or change.start_height_changed):
+        # The history of a wallet already watched is imported by `import`, not by a second `add`.
+        click.echo(f"--since applies to a new wallet; to import this one's history now: "
+                   f"donation-watch import {chain} {canonical} --since {since:%Y-%m-%d}")
 
 
 def describe_change(change: ledger_wallets.WalletChange, chain: str, address: str) -> str:
@@ -117,13 +122,19 @@ def remove(app: AppContext, chain: str, address: str) -> None:
     if any(w.chain == chain and w.address == canonical for w in app.settings.wallets):
         raise ConfigError(app.config_path, "wallets", f"{canonical} is listed in the file; remove it there too, or it returns on the next start")
 
-    async def _go() -> None:
+    async def _go() -> bool:
         async with await App.open(app.settings) as running:
             async with running.db.session() as s:
+                wallet = await ledger_wallets.get_wallet(s, chain, canonical)
+                if wallet is not None and not wallet.active:
+                    return False
                 await ledger_wallets.retire_wallet(s, chain, canonical)
+                return True
 
-    run_async(_go)
-    click.echo(f"retired: {chain} {canonical}")
+    if run_async(_go):
+        click.echo(f"retired: {chain} {canonical}")
+    else:
+        click.echo(f"already retired, nothing changed: {chain} {canonical}")
 
 
 def register(group: click.Group) -> None:

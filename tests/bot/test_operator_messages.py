@@ -90,6 +90,27 @@ class TestMisspeltKey:
         assert msg.endswith('chains.bitcoin.esplora_url: unknown key; did you mean "esplora_urls"? (it is required)')
 
 
+    def test_misspelt_optional_key_in_a_chain_gets_the_right_spelling(self, tmp_path: Path) -> None:
+        """pol_seconds (an optional key, so nothing is "missing") is named with the key it probably meant."""
+        msg = error_of(tmp_path, BASE.replace('kind = "bitcoin"', 'kind = "bitcoin"\npol_seconds = 30'))
+        assert msg.endswith('chains.bitcoin.pol_seconds: unknown key; did you mean "poll_seconds"?')
+
+    def test_misspelt_section_gets_the_right_spelling(self, tmp_path: Path) -> None:
+        """A misspelt top-level table ([databse]) is named with the table it probably meant."""
+        msg = error_of(tmp_path, BASE + '[databse]\nurl = "sqlite+aiosqlite:///x.db"\n')
+        assert msg.endswith('databse: unknown key; did you mean "database"?')
+
+    def test_misspelt_key_of_a_wallet_gets_the_right_spelling(self, tmp_path: Path) -> None:
+        """lable in a [[wallets]] entry is named with its index and the key it probably meant."""
+        msg = error_of(tmp_path, BASE + f'[[wallets]]\nchain = "ethereum"\naddress = "{ETH}"\nlable = "Fund"\n')
+        assert msg.endswith('wallets[0].lable: unknown key; did you mean "label"?')
+
+    def test_unknown_key_like_no_other_keeps_the_general_hint(self, tmp_path: Path) -> None:
+        """A key resembling none of its table's keys is sent to the example file."""
+        msg = error_of(tmp_path, BASE + "[page]\nzzzzzz = 1\n")
+        assert msg.endswith("page.zzzzzz: unknown key (check the spelling against config/example.toml)")
+
+
 class TestEnvironmentOverrides:
     def test_bad_override_names_the_variable_not_the_file(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         """A bad value from DONATION_WATCH_CHAINS__BITCOIN__CONFIRMATIONS is blamed on that variable."""
@@ -185,3 +206,44 @@ class TestLogLevel:
         )
         assert proc.returncode == 0 and "bundled snapshot" in proc.stdout
         assert proc.stderr == ""
+
+
+class TestCommandLineMistakes:
+    def test_export_to_a_missing_folder_is_one_line(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        """export -o into a folder that does not exist exits 2 with one line naming the file, not a traceback."""
+        target = tmp_path / "nowhere" / "out.csv"
+        code, out, err = run(capsys, "--config", str(config(tmp_path)), "export", "-o", str(target))
+        assert code == 2 and out == ""
+        assert err == f"error: Invalid value for --output: cannot write {target}: No such file or directory " \
+                      "(name a file in an existing, writable folder)\n"
+
+    def test_sanctions_update_from_a_missing_file_records_no_failure(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        """A mistyped --file path exits 2 with one line and is not recorded as a failed list update."""
+        path = str(config(tmp_path))
+        code, out, err = run(capsys, "--config", path, "sanctions", "update", "--file", str(tmp_path / "sdn.xml"))
+        assert code == 2 and out == "" and err.count("\n") == 1
+        assert "sdn.xml' does not exist" in err
+        code, out, _ = run(capsys, "--config", path, "sanctions", "status")
+        assert code == 0 and "FAILED" not in out
+
+    def test_removing_a_retired_wallet_again_changes_nothing(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        """A second `wallets remove` says the wallet was already retired instead of retiring it again."""
+        path = str(config(tmp_path))
+        btc = "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq"
+        run(capsys, "--config", path, "wallets", "add", "bitcoin", btc)
+        run(capsys, "--config", path, "wallets", "remove", "bitcoin", btc)
+        code, out, _ = run(capsys, "--config", path, "wallets", "remove", "bitcoin", btc)
+        assert code == 0 and out.strip() == f"already retired, nothing changed: bitcoin {btc}"
+
+    def test_since_on_a_watched_wallet_points_to_import(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        """`wallets add --since` on a wallet already watched says how its history is imported instead."""
+        code, out, _ = run(capsys, "--config", str(config(tmp_path)), "wallets", "add", "ethereum", ETH, "--since", "2022-02-26")
+        assert code == 0
+        assert out.splitlines()[1] == ("--since applies to a new wallet; to import this one's history now: "
+                                       f"donation-watch import ethereum {ETH} --since 2022-02-26")
+
+    def test_unknown_subcommand_is_one_line(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        """A mistyped subcommand exits 2 with one line that says where the right ones are listed."""
+        code, out, err = run(capsys, "--config", str(config(tmp_path)), "wallets", "lsit")
+        assert code == 2 and out == ""
+        assert err == "error: No such command 'lsit'. Did you mean 'list'? (see donation-watch wallets --help)\n"

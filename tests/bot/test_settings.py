@@ -109,9 +109,9 @@ class TestBadConfig:
         assert "did you mean 0x165CD37b4C644C2921454429E7F9358d18A45e14" in error_of(path)
 
     def test_unknown_key(self, tmp_path: Path) -> None:
-        """A misspelt key is named as unknown."""
+        """A misspelt key is named as unknown, with the key it probably meant."""
         path = write(tmp_path, BASE + '[database]\nurll = "x"\n')
-        assert error_of(path) == f"{path}: database.urll: unknown key (check the spelling against config/example.toml)"
+        assert error_of(path) == f'{path}: database.urll: unknown key; did you mean "url"?'
 
     def test_unknown_key_in_a_chain(self, tmp_path: Path) -> None:
         """A misspelt key inside a chain table is named with its chain."""

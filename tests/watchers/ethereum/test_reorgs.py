@@ -155,3 +155,31 @@ class TestPollLock:
             assert (await watcher.poll()).new == 1
         finally:
             await other.close()
+
+    async def test_two_instances_polling_at_once_store_and_tell_everything_once(self, db: Database, dev: DevChain, make_watcher: WatcherFactory) -> None:
+        """Two instances (their own engines) polling one chain at the same moment store each donation once and tell each change once."""
+        import asyncio
+
+        from watchers.ethereum import EvmWatcher
+
+        wallet = fresh_address(37)
+        wid = await add_wallet(db, wallet, start_height=1)
+        for i in range(3):
+            dev.send(dev.accounts[1], wallet, ETH + i)
+        first = make_watcher(confirmations=2)
+        other_db = Database(db.url.render_as_string(hide_password=False))
+        second = EvmWatcher(first.config, other_db)
+        try:
+            for _ in range(3):
+                await asyncio.gather(first.poll(), second.poll())
+                dev.mine(1)
+            await asyncio.gather(first.poll(), second.poll())
+        finally:
+            await second.close()
+            await other_db.close()
+        rows = await stored(db)
+        assert [t.status for t in rows] == [TransferStatus.CONFIRMED] * 3
+        assert sorted(e.transfer_id for e in await _events(db, EventKind.TRANSFER_NEW)) == [t.id for t in rows]
+        confirmed = [e.transfer_id for e in await _events(db, EventKind.TRANSFER_CONFIRMED)]
+        assert len(confirmed) == len(set(confirmed))
+        assert await totals(db, wid) == {"ETH": (3 * ETH + 3, 0)}

@@ -191,7 +191,7 @@ class App:
         if self._runner is None:
             from bot.runner import Runner
 
-            self._runner = Runner(self.db)
+            self._runner = Runner(self.db, watcher_unhealthy_seconds=self.settings.alerts.watcher_unhealthy_minutes * 60)
         return self._runner
 
     @property

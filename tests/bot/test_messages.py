@@ -87,6 +87,23 @@ class TestOtherMessages:
         ]
 
 
+    async def test_list_health_lines_are_sentences_not_raw_keys(self, db: Database) -> None:
+        """A failed update and a stale list say their error, times and age in words, not ISO stamps or "max age days: 3.0"."""
+        version = {"source": "ofac-sdn", "in_force": "bundled snapshot of 2025-11-19", "published": "2025-11-19", "sha256": "ab" * 32}
+        async with db.session() as s:
+            await record_event(s, EventKind.SANCTIONS_UPDATE_FAILED, **version, error="cannot download (DNS)",  # type: ignore[arg-type]
+                               failed_at="2026-11-29T22:40:05.869260+00:00")
+            await record_event(s, EventKind.SANCTIONS_LIST_STALE, **version, last_checked=None, max_age_days=3.0)  # type: ignore[arg-type]
+        failed, stale = [await render(db, e) for e in await events(db)]
+        assert failed is not None and stale is not None
+        assert failed.lines == ["Error: cannot download (DNS)", "Failed at: 2026-11-29 22:40 UTC",
+                                "In force: bundled snapshot of 2025-11-19, published 2025-11-19, sha256 abababababab",
+                                "Screening goes on with the version in force."]
+        assert stale.lines == ["In force: bundled snapshot of 2025-11-19, published 2025-11-19, sha256 abababababab",
+                               "Older than 3 days (screening.max_list_age_days), and no check within them confirmed it current.",
+                               "Last successful check: never", "Screening goes on with the version in force."]
+
+
 class TestConsoleLayout:
     def test_block_with_fields_links_and_saved_image(self, tmp_path: Path) -> None:
         """The console prints title, lines, inline fields on one line, links, and the saved image's path."""
@@ -109,3 +126,20 @@ class TestSummaryDue:
             await record_event(s, "summary.due", day="2026-11-29")  # type: ignore[arg-type]
         message = await render(db, (await events(db))[-1])
         assert message is not None and message.title.startswith("Daily summary") and message.image is not None
+
+
+class TestChainGapMessages:
+    async def test_a_degraded_chain_says_what_is_unchecked_and_what_to_do(self, db: Database) -> None:
+        """chain.degraded names the chain, the reason, the first unchecked block and the fix; chain.restored closes it."""
+        async with db.session() as s:
+            await record_event(s, EventKind.CHAIN_DEGRADED, chain="ethereum", missing="traces", from_height=120,
+                               reason="the node has no trace_filter (Method not found)")
+            await record_event(s, EventKind.CHAIN_RESTORED, chain="ethereum", missing="traces", through_height=180)
+        degraded, restored = [e for e in await events(db) if e.kind.startswith("chain.")]
+        message = await render(db, degraded)
+        assert message is not None and message.severity == Severity.WARNING
+        assert message.title == "The ethereum watcher cannot check internal transfers"
+        text = " ".join(message.lines)
+        assert "no trace_filter" in text and "from 120 on" in text and "rpc_urls" in text
+        back = await render(db, restored)
+        assert back is not None and "through block 180" in back.lines[0] and back.subject == message.subject

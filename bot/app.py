@@ -84,6 +84,20 @@ class JobSpec:
     start_now: bool = True
 
 
+@dataclass(frozen=True)
+class ServiceSpec:
+    """A long-running coroutine `run` keeps going (e.g. the Discord gateway), in instances of `role`.
+
+    With `leader=True` it runs in one instance at a time, elected with a database lock
+    (bot/leader.py); the others stand by and take over within one lease period.
+    """
+
+    name: str
+    run: Callable[[], Awaitable[object]]
+    role: Literal["watchers", "bot"] = "bot"
+    leader: bool = True
+
+
 class App:
     """The wired application: settings, database, watchers, screening, channels, jobs, HTTP."""
 
@@ -100,6 +114,8 @@ class App:
         self._http: web.Application | None = None
         self._closers: list[Callable[[], Awaitable[object]]] = []
         self._set_up = False
+        self.services: list[ServiceSpec] = []
+        self.leading: set[str] = set()  # leader-elected services this instance runs now
         self._runner: Runner | None = None
         self._metrics: Metrics | None = None
         self.http_port: int | None = None  # the port `run` listens on, once started
@@ -175,7 +191,7 @@ class App:
         if self._runner is None:
             from bot.runner import Runner
 
-            self._runner = Runner(self.db)
+            self._runner = Runner(self.db, watcher_unhealthy_seconds=self.settings.alerts.watcher_unhealthy_minutes * 60)
         return self._runner
 
     @property
@@ -232,6 +248,13 @@ class App:
         if any(job.name == name for job in self.jobs):
             raise ValueError(f"job {name!r} is registered twice")
         self.jobs.append(JobSpec(name, fn, seconds, role=role, singleton=singleton, start_now=start_now))
+
+    def add_service(self, name: str, run: Callable[[], Awaitable[object]], *, role: Literal["watchers", "bot"] = "bot",
+                    leader: bool = True) -> None:
+        """Register a long-running service (see `ServiceSpec`); `run` is cancelled when `run` stops."""
+        if any(s.name == name for s in self.services):
+            raise ValueError(f"service {name!r} is registered twice")
+        self.services.append(ServiceSpec(name, run, role=role, leader=leader))
 
     def add_after_poll(self, step: Job) -> None:
         """Register a step that runs after every watcher poll (e.g. screening new senders)."""

@@ -25,6 +25,7 @@ def allowed_lag(spec: Any) -> float:
 
 async def problems(app: App, now: datetime | None = None) -> tuple[list[str], dict[str, Any]]:
     """What is wrong (sentences) and the figures behind it, as /healthz reports them."""
+    from ledger.scan_gaps import open_gaps
     from screening.health import is_stale
     from screening.store import current_versions, sources
 
@@ -48,6 +49,12 @@ async def problems(app: App, now: datetime | None = None) -> tuple[list[str], di
     async with app.db.session() as s:
         versions = await current_versions(s)
         states = await sources(s)
+        gaps = await open_gaps(s) if app.runs("watchers") else []
+    for gap in gaps:
+        chains.setdefault(gap.chain, {}).setdefault("unchecked", []).append(
+            {"missing": gap.kind, "from_height": gap.from_height, "to_height": gap.to_height})
+        reasons.append(f"the {gap.chain} watcher is degraded: blocks {gap.from_height}..{gap.to_height} are stored "
+                       f"without {gap.kind} ({gap.reason})")
     for state in states:
         version = versions.get(state.source)
         lists[state.source] = {"in_force": version.origin if version else None,

@@ -121,5 +121,8 @@ def configure(level: int | str = logging.INFO, fmt: str = "human", stream: TextI
         for old in list(lib.handlers):
             lib.removeHandler(old)
         lib.propagate = True
+    # A coalesced interval job whose tick is skipped while its last run goes on is normal here:
+    # APScheduler's warning per skipped tick is noise (our runner logs failures once per streak).
+    logging.getLogger("apscheduler").setLevel(logging.ERROR)
     logging.captureWarnings(True)
     return handler

@@ -170,6 +170,21 @@ async def render_event(session: AsyncSession, event: Event, settings: Settings) 
             lines=[f"after {after} failed poll{'s' if after != 1 else ''}" if after else "polling normally"],
             subject=f"watcher:{event.chain}", timestamp=event.created_at,
         )
+    if kind == EventKind.CHAIN_DEGRADED:
+        return Message(
+            title=f"The {event.chain} watcher cannot check internal transfers",
+            lines=[f"{d.get('reason') or 'the node gives no traces'}.",
+                   f"Blocks from {d.get('from_height')} on are stored with payments made by contracts unchecked; "
+                   "they are checked as soon as a node with the trace API answers.",
+                   "Point rpc_urls at such a node (or set traces = false if you do not need them)."],
+            severity=Severity.WARNING, subject=f"gaps:{event.chain}", timestamp=event.created_at,
+        )
+    if kind == EventKind.CHAIN_RESTORED:
+        return Message(
+            title=f"The {event.chain} watcher checks internal transfers again",
+            lines=[f"Every block stored without them has been checked (through block {d.get('through_height')})."],
+            subject=f"gaps:{event.chain}", timestamp=event.created_at,
+        )
     if kind in (LIST_STALE, LIST_UPDATE_FAILED, LIST_OK):
         return _list_health(kind, d, event.created_at)
     if kind in ("wallet.added", "wallet.removed"):

@@ -50,6 +50,11 @@ class WatcherHealth:
     height: int | None = None  # the chain height that poll saw
     # The steps run after each poll (screening ...), by name: they fail and recover on their own.
     steps: dict[str, JobHealth] = field(default_factory=dict)
+    # A failure streak is announced (watcher.failed, and its end as watcher.recovered) only once it
+    # has lasted this long: alerts.watcher_unhealthy_minutes, so a blip or a restart is not news.
+    announce_after_seconds: float = 0.0
+    failing_since: datetime | None = None
+    announced: bool = False
 
 
 def describe_error(exc: BaseException) -> str:
@@ -115,17 +120,22 @@ async def poll_once(
     if report.ok:
         health.last_ok_at = _now()
         health.height = report.height if report.height is not None else health.height
-        if health.failures:
+        if health.announced:
             async with db.session() as s:
                 await record_event(s, EventKind.WATCHER_RECOVERED, chain=watcher.chain, after_failures=health.failures)
         health.failures = 0
         health.skip = 0
+        health.failing_since = None
+        health.announced = False
     else:
         health.failures += 1
         health.last_error = "; ".join(report.errors)[:500]
         # Back off: skip 1, 2, 4 ... up to 32 scheduled runs after consecutive failures.
         health.skip = min(2 ** (health.failures - 1), 32)
-        if health.failures == 1:
+        now = _now()
+        health.failing_since = health.failing_since or now
+        if not health.announced and (now - health.failing_since).total_seconds() >= health.announce_after_seconds:
+            health.announced = True
             async with db.session() as s:
                 await record_event(s, EventKind.WATCHER_FAILED, chain=watcher.chain, error=health.last_error)
     for hook in after:
@@ -138,8 +148,9 @@ async def poll_once(
 class Runner:
     """Schedules each watcher at its own interval, plus periodic jobs (notifier, list updates)."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, *, watcher_unhealthy_seconds: float = 0.0) -> None:
         self.db = db
+        self.watcher_unhealthy_seconds = watcher_unhealthy_seconds  # alerts.watcher_unhealthy_minutes
         self.scheduler = AsyncIOScheduler(timezone="UTC")
         self.health: dict[str, WatcherHealth] = {}
         self.jobs: dict[str, JobHealth] = {}
@@ -170,7 +181,7 @@ class Runner:
         return not still
 
     def add_watcher(self, watcher: Watcher, seconds: float, *, after: Sequence[AfterPoll] = ()) -> None:
-        health = self.health.setdefault(watcher.chain, WatcherHealth())
+        health = self.health.setdefault(watcher.chain, WatcherHealth(announce_after_seconds=self.watcher_unhealthy_seconds))
 
         async def job() -> None:
             if health.skip:

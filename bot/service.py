@@ -7,6 +7,7 @@ import asyncio
 import gc
 import logging
 import signal
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -23,9 +24,34 @@ def schedule(app: App) -> None:
     if app.runs("watchers"):
         for name, watcher in app.watchers.items():
             runner.add_watcher(metrics.metered(watcher), app.settings.chains[name].poll_seconds, after=app.after_poll)
+    from bot.leader import singleton
+
     for job in app.jobs:
         if app.runs(job.role):
-            runner.add_job(job.name, metrics.job(job.name, job.fn), job.seconds, start_now=job.start_now)
+            fn = singleton(app, job.name, job.fn) if job.singleton else job.fn
+            runner.add_job(job.name, metrics.job(job.name, fn), job.seconds, start_now=job.start_now)
+
+
+def start_services(app: App) -> list[asyncio.Task[None]]:
+    """Start this instance's services: leader-elected ones through `bot.leader.lead`."""
+    from bot.leader import lead
+
+    tasks = []
+    for spec in app.services:
+        if not app.runs(spec.role):
+            continue
+        coro = lead(app, spec.name, spec.run) if spec.leader else _plain(spec.name, spec.run)
+        tasks.append(asyncio.create_task(coro, name=f"service:{spec.name}"))
+    return tasks
+
+
+async def _plain(name: str, run: Callable[[], Awaitable[object]]) -> None:
+    try:
+        await run()
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a service's failure must not stop the process
+        log.error("service %s failed: %s", name, exc, exc_info=True)
 
 
 async def start_http(app: App) -> web.AppRunner | None:
@@ -60,10 +86,12 @@ async def serve(app: App) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     http = None
+    services: list[asyncio.Task[None]] = []
     try:
         await app.setup()
         schedule(app)
         http = await start_http(app)
+        services = start_services(app)
         # Everything loaded at start-up (modules, settings, the screening index) lives for the whole
         # run: moved out of the collector's sight, it no longer makes every full collection, which
         # holds the one event loop, take hundreds of milliseconds.
@@ -72,6 +100,10 @@ async def serve(app: App) -> None:
         await stop.wait()
         await shutdown(app)
     finally:
+        for task in services:  # the gateway and other services stop (a leader's lock is released)
+            task.cancel()
+        if services:
+            await asyncio.wait(services, timeout=app.settings.stop_seconds)
         if http is not None:
             await http.cleanup()
         if app.runner.scheduler.running:

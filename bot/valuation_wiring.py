@@ -57,14 +57,30 @@ class Valuation:
         self.config = valuation_config(settings)
         self.sources = build_sources(settings)
         self.retry_seconds = settings.valuation.retry_minutes * 60
+        # Set while the price sources fail: polls then leave valuing to the retry job.
+        self.sources_failing = False
 
     async def value_new(self) -> ValuationReport:
-        """Value what the last poll stored (and anything still unvalued)."""
-        return await value_pending(self.db, self.sources, self.config)
+        """Value what the last poll stored (and anything still unvalued), unless the sources are failing.
+
+        This runs inside every watcher poll: while the sources fail (an outage, no network) each
+        attempt would add their retries and back-off to every poll of every chain. Then the
+        transfers wait, unvalued and counted as such, for the retry job, which alone tries again.
+        """
+        if self.sources_failing:
+            return ValuationReport()
+        report = await value_pending(self.db, self.sources, self.config)
+        if report.errors and report.unvalued:
+            self.sources_failing = True
+            log.warning("valuation: price sources failing (%s); new donations wait for the retry every %.0f min",
+                        report.errors[-1], self.retry_seconds / 60)
+        return report
 
     async def retry(self) -> ValuationReport:
         """Value what is still unvalued, then cache the latest finished price of each asset held."""
         report = await value_pending(self.db, self.sources, self.config)
+        if not report.errors:
+            self.sources_failing = False
         await refresh_prices(self.db, self.sources, self.config)
         if report.unvalued:
             log.warning("valuation: %d transfer(s) still without a %s value (%s)", report.unvalued, self.config.currency,

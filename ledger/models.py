@@ -11,7 +11,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Optional
 
-from sqlalchemy import JSON, BigInteger, Column, ForeignKey, Index, Integer, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, ForeignKey, Index, Integer, UniqueConstraint, text
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 from sqlmodel import Field, SQLModel
@@ -47,6 +47,9 @@ class EventKind(StrEnum):
     SANCTIONS_LIST_OK = "sanctions.list_ok"
     WATCHER_FAILED = "watcher.failed"
     WATCHER_RECOVERED = "watcher.recovered"
+    # A node did not give optional data the config asks for (traces): blocks stored unchecked.
+    CHAIN_DEGRADED = "chain.degraded"
+    CHAIN_RESTORED = "chain.restored"
 
 
 def _utc_column(nullable: bool = True, index: bool = False) -> Any:
@@ -86,6 +89,9 @@ class Transfer(SQLModel, table=True):
         Index("ix_transfer_asset_amount", "asset", "amount"),
         Index("ix_transfer_chain_height", "chain", "block_height"),
         Index("ix_transfer_first_seen", "first_seen"),
+        # Pending transfers only: confirming by depth reads these, never the whole history below.
+        Index("ix_transfer_pending", "chain", "block_height",
+              sqlite_where=text("status = 'pending'"), postgresql_where=text("status = 'pending'")),
     )
 
     id: Optional[int] = Field(default=None, primary_key=True)
@@ -225,6 +231,7 @@ class Event(SQLModel, table=True):
 from ledger import screening_tables  # noqa: E402,F401
 from ledger import ethereum_tables  # noqa: E402,F401
 from ledger import stream_tables  # noqa: E402,F401
+from ledger import scan_gaps  # noqa: E402,F401
 from ledger import valuation_tables  # noqa: E402,F401
 from ledger import chat_tables  # noqa: E402,F401
 from ledger import history_tables  # noqa: E402,F401

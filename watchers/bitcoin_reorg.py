@@ -1,7 +1,7 @@
 """Re-checking stored Bitcoin transfers in recent blocks against the best chain (reorgs).
 
-Each poll, every non-orphaned transfer that is still pending in a block, or whose block is within
-the last ``reorg_window`` blocks of the tip, has its block compared with the best chain's block at
+Each poll, every non-orphaned transfer whose block is within the last ``reorg_window`` blocks of
+the tip (or ``confirmations``, where larger: a block still awaiting confirmation), has its block compared with the best chain's block at
 that height (``/block-height/:h``, one request per distinct height). A transfer whose block is no
 longer there is re-checked with ``/tx/:txid/status``: in another block it takes that block; in
 none, it is pending without a block when its wallet's mempool list holds it, and orphaned when
@@ -18,7 +18,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from ledger.models import Transfer, TransferStatus, Wallet, WalletCursor
 from ledger.writes import TransferIn, WriteResult, record_transfers, set_status
@@ -34,17 +35,8 @@ async def recheck_recent_blocks(watcher: BitcoinWatcher) -> WriteResult:
     cfg = watcher.config
     window = cfg.reorg_window
     async with watcher.db.session() as s:
-        stmt = select(Transfer).where(
-            Transfer.chain == watcher.chain,
-            Transfer.status != TransferStatus.ORPHANED,
-            Transfer.block_height.is_not(None),
-        )
-        if watcher.last_tip is not None:
-            # The last tip seen is at most the current one, so this keeps every row the window needs.
-            stmt = stmt.where(
-                or_(Transfer.status == TransferStatus.PENDING, Transfer.block_height > watcher.last_tip - window)
-            )
-        rows = list((await s.execute(stmt)).scalars())
+        # A block still pending confirmation lies within `confirmations` of the tip: read that deep too.
+        rows = await recent_candidates(s, watcher.chain, watcher.last_tip, max(window, cfg.confirmations))
     if not rows:
         return WriteResult()
     tip = await watcher.tip()
@@ -94,6 +86,27 @@ async def recheck_recent_blocks(watcher: BitcoinWatcher) -> WriteResult:
                 .values(newest_txid=None)
             )
     return result
+
+
+async def recent_candidates(session: AsyncSession, chain: str, last_tip: int | None, depth: int) -> list[Transfer]:
+    """The chain's transfers in blocks a reorg could still touch: the last ``depth`` blocks below the tip.
+
+    The bound is the last tip seen or, after a start when none has been seen yet, the highest
+    stored block: either is at most the current tip, so no row the window needs is left out, and
+    a restart reads the window's rows rather than the chain's whole history. One range of the
+    (chain, block_height) index: the rows read do not grow with history.
+    """
+    floor = last_tip
+    if floor is None:
+        floor = await session.scalar(select(func.max(Transfer.block_height)).where(Transfer.chain == chain))
+        if floor is None:
+            return []
+    stmt = select(Transfer).where(
+        Transfer.chain == chain,
+        Transfer.block_height > floor - depth,
+        Transfer.status != TransferStatus.ORPHANED,
+    )
+    return list((await session.execute(stmt)).scalars())
 
 
 async def _in_mempool(watcher: BitcoinWatcher, rows: list[Transfer]) -> tuple[list[Transfer], list[Transfer]]:

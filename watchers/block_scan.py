@@ -24,10 +24,12 @@ from ledger.ethereum_tables import BackfillCursor
 from ledger.history_import import importing_wallet_ids, set_live_from
 from ledger.locks import chain_lock
 from ledger.models import ChainCursor, RecentBlock, TransferStatus, Wallet
+from ledger.scan_gaps import forget_above
 from ledger.types import utcnow
 from ledger.writes import TransferIn, WriteResult, confirm_up_to, orphan_above, pending_heights, record_transfers
 from watchers.base import PollReport
 from watchers.errors import MalformedResponse, WatcherError
+from watchers.gap_fill import fill_gaps, note_unchecked
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +79,8 @@ class Scanned:
 
     headers: list[BlockHeader]
     transfers: list[TransferIn] = field(default_factory=list)
+    # Optional data the config asks for that the node did not give for this range: kind -> why.
+    unchecked: dict[str, str] = field(default_factory=dict)
 
 
 class ChainSource(Protocol):
@@ -211,6 +215,10 @@ class BlockScanner:
                 continue
             await self._store(scanned, head.confirmed, report)
             synced, synced_hash = rng[1], scanned.headers[-1].hash
+        fill = getattr(self.source, "fill", None)
+        if fill is not None:
+            settle = lambda items: _with_status(items, head.confirmed)  # noqa: E731
+            self._count(report, await fill_gaps(self.db, self.chain, fill, watched, settle, self.batch_blocks))
         await self._confirm(head.confirmed, report)
 
     async def _confirm(self, confirmed: int, report: PollReport) -> None:
@@ -246,6 +254,7 @@ class BlockScanner:
         first, last = scanned.headers[0], scanned.headers[-1]
         async with self.db.session() as s:
             self._count(report, await record_transfers(s, _with_status(scanned.transfers, confirmed)))
+            await note_unchecked(s, self.chain, scanned)
             await s.execute(
                 delete(RecentBlock).where(
                     RecentBlock.chain == self.chain,
@@ -291,6 +300,7 @@ class BlockScanner:
         async with self.db.session() as s:
             result = await orphan_above(s, self.chain, height)
             await s.execute(delete(RecentBlock).where(RecentBlock.chain == self.chain, RecentBlock.height > height))
+            await forget_above(s, self.chain, height)
             await self._set_cursor(s, height, block_hash)
         self._count(report, result)
         log.warning("reorg chain=%s: common ancestor %d, %d transfers orphaned, rescanning", self.chain, height, len(result.orphaned))
@@ -361,6 +371,7 @@ class BlockScanner:
             done = rng[1]
         done = ranges[0][0] - 1 if ranges else done
         batch: list[TransferIn] = []
+        unchecked: list[Scanned] = []  # ranges of the batch stored without optional data
         batched = 0
         async for rng, scanned in self._scans_ahead(ranges, watched):
             check_linked(scanned.headers, None, self.chain)
@@ -368,17 +379,21 @@ class BlockScanner:
                 raise MalformedResponse(self.chain, f"the chain reorganised at block {rng[0]} during the backfill; run it again")
             previous = scanned.headers[-1].hash if scanned.headers else None
             batch.extend(scanned.transfers)
+            if scanned.unchecked:
+                unchecked.append(scanned)
             batched += 1
             if len(batch) < BACKFILL_WRITE_TRANSFERS and batched < BACKFILL_WRITE_RANGES and rng[1] < last:
                 continue  # a few ranges per transaction: fewer commits and totals updates
             async with self.db.session() as s:
                 # The past is history: counted and screened, not announced one by one.
                 await record_transfers(s, _with_status(batch, head.confirmed), history=True)
+                for lacking in unchecked:
+                    await note_unchecked(s, self.chain, lacking)
                 row = await s.get(BackfillCursor, (self.chain, start))
                 assert row is not None
                 row.height, row.updated_at = rng[1], utcnow()
             done = rng[1]
             if progress:
                 progress(BackfillProgress(start, last, done, len(batch)))
-            batch, batched = [], 0
+            batch, unchecked, batched = [], [], 0
         return start, last

@@ -235,6 +235,13 @@ def _internal_value_call(trace: Any, watched: Mapping[str, int], source: str) ->
     return str(action.get("to", "")).lower() in watched and value not in (None, "0x0", "0x", 0)
 
 
+def trace_heights(traces: Any, source: str) -> list[int]:
+    """The distinct block heights of trace_filter results, in order."""
+    if not isinstance(traces, list):
+        raise MalformedResponse(source, f"trace_filter returned {type(traces).__name__}, not a list")
+    return sorted({_int(trace, "blockNumber", "trace", source) for trace in traces})
+
+
 def internal_candidates(traces: Any, watched: Mapping[str, int], source: str) -> list[str]:
     """Transactions (in order) whose filtered traces show an internal payment to a watched address."""
     if not isinstance(traces, list):

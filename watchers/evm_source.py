@@ -8,11 +8,13 @@ many addresses are watched: matching is a set lookup.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from watchers import evm_mapping as mapping
+from ledger.writes import TransferIn
 from watchers.block_scan import BlockHeader, Head, Scanned, confirmed_height
 from watchers.errors import MalformedResponse, WatcherError
 from watchers.evm_rpc import RpcClient, RpcError
@@ -45,6 +47,8 @@ class EvmChainConfig:
     max_log_addresses: int = 1_000
     # HTTP requests per second to each RPC URL; None: no limit.
     requests_per_second: float | None = None
+    # After a node answers that it has no trace_filter, ask again this much later.
+    trace_retry_seconds: float = 600.0
 
 
 @dataclass(frozen=True)
@@ -78,6 +82,9 @@ class EvmSource:
         self._chain_checked = False
         self._finalized_tag = config.confirmations == "finalized"
         self._traces = config.traces
+        # While the node gives no traces: when to ask again, and why they are missing.
+        self._traces_retry_at = 0.0
+        self.traces_missing: str | None = None
         self._block_receipts = True
         self._prefetched: _Prefetched | None = None
         # The widest getLogs range the node accepted after refusing a wider one.
@@ -201,9 +208,45 @@ class EvmSource:
                 if item is not None:
                     transfers.append(item)
         transfers.extend(mapping.token_transfers(src, logs, self.tokens, watched, by_height, src))
+        unchecked: dict[str, str] = {}
         if self._traces and watched:
-            transfers.extend(await self._internal(start, end, watched, by_height))
-        return Scanned(headers=headers, transfers=transfers)
+            internal = await self._traced(start, end, watched, by_height)
+            if internal is None:
+                unchecked["traces"] = self.traces_missing or "no traces"
+            else:
+                transfers.extend(internal)
+        return Scanned(headers=headers, transfers=transfers, unchecked=unchecked)
+
+    async def fill(self, kind: str, start: int, end: int, watched: Mapping[str, int]) -> list[TransferIn] | None:
+        """The transfers ``kind`` of data finds in blocks stored without it, or None while the node still lacks it."""
+        if kind != "traces" or not watched:
+            return [] if kind == "traces" else None
+        return await self._traced(start, end, watched, None)
+
+    async def _traced(
+        self, start: int, end: int, watched: Mapping[str, int], headers: Mapping[int, BlockHeader] | None
+    ) -> list[TransferIn] | None:
+        """Internal transfers of the range, or None when the node has no trace API (asked again later)."""
+        if time.monotonic() < self._traces_retry_at:
+            return None
+        try:
+            found = await self._internal(start, end, watched, headers)
+        except RpcError as exc:
+            if not exc.method_missing:
+                raise
+            if self.traces_missing is None:
+                log.warning(
+                    "chain=%s: the node has no trace_filter (%s); blocks are stored with internal transfers unchecked "
+                    "and checked when a node with the trace API answers. Use such a node, or set traces = false",
+                    self.chain, exc.message[:80],
+                )
+            self.traces_missing = f"the node has no trace_filter ({exc.message[:120]})"
+            self._traces_retry_at = time.monotonic() + self.config.trace_retry_seconds
+            return None
+        if self.traces_missing is not None:
+            log.warning("chain=%s: the node answers trace_filter again; internal transfers are watched", self.chain)
+            self.traces_missing = None
+        return found
 
     async def _receipts(self, candidates: Sequence[tuple[dict[str, Any], BlockHeader]]) -> dict[str, Any]:
         """Receipts of the candidate transactions by hash: a block's all at once when it holds many.
@@ -286,22 +329,17 @@ class EvmSource:
             raise MalformedResponse(self.chain, f"eth_getLogs returned {type(result).__name__}, not a list")
         return result
 
-    async def _internal(self, start: int, end: int, watched: Mapping[str, int], headers: Mapping[int, BlockHeader]) -> list[Any]:
+    async def _internal(
+        self, start: int, end: int, watched: Mapping[str, int], headers: Mapping[int, BlockHeader] | None
+    ) -> list[Any]:
+        """Internal transfers of the range; ``headers`` of its blocks are fetched when not given."""
         flt = {"fromBlock": hex(start), "toBlock": hex(end), "toAddress": sorted(watched)}
-        try:
-            traces = await self.rpc.call("trace_filter", [flt])
-        except RpcError as exc:
-            if not exc.method_missing:
-                raise
-            log.warning(
-                "chain=%s: the node has no trace_filter (%s); internal transfers are not watched. "
-                "Use a node with the trace API or set traces = false", self.chain, exc.message[:80],
-            )
-            self._traces = False
-            return []
+        traces = await self.rpc.call("trace_filter", [flt])
         txids = mapping.internal_candidates(traces, watched, self.chain)
         if not txids:
             return []
+        if headers is None:
+            headers = {h.height: h for h in await self.headers(mapping.trace_heights(traces, self.chain))}
         full = await self.rpc.batch([("trace_transaction", [txid]) for txid in txids])
         out = []
         for txid, tx_traces in zip(txids, full):

@@ -126,6 +126,24 @@ class TestHealthReport:
             await app.close()
 
 
+class TestDegradedChainHealth:
+    async def test_blocks_stored_without_traces_make_healthz_name_the_range(self, db: Database, tmp_path: Path) -> None:
+        """An open scan gap is a health problem: the chain, the blocks, what is missing and why."""
+        from bot.health import problems
+        from ledger.scan_gaps import record_gap
+
+        app = await App.open(settings_for(db, tmp_path))
+        try:
+            async with db.session() as s:
+                await record_gap(s, "ethereum", "traces", 100, 150, "the node has no trace_filter")
+            reasons, figures = await problems(app)
+            assert ("the ethereum watcher is degraded: blocks 100..150 are stored without traces "
+                    "(the node has no trace_filter)") in reasons
+            assert figures["chains"]["ethereum"]["unchecked"] == [{"missing": "traces", "from_height": 100, "to_height": 150}]
+        finally:
+            await app.close()
+
+
 class TestErrorText:
     async def test_a_database_error_is_told_without_its_sql(self, db: Database) -> None:
         """A watcher failing on the database reports the driver's first line, not the statement and parameters."""

@@ -109,3 +109,20 @@ class TestSummaryDue:
             await record_event(s, "summary.due", day="2026-11-29")  # type: ignore[arg-type]
         message = await render(db, (await events(db))[-1])
         assert message is not None and message.title.startswith("Daily summary") and message.image is not None
+
+
+class TestChainGapMessages:
+    async def test_a_degraded_chain_says_what_is_unchecked_and_what_to_do(self, db: Database) -> None:
+        """chain.degraded names the chain, the reason, the first unchecked block and the fix; chain.restored closes it."""
+        async with db.session() as s:
+            await record_event(s, EventKind.CHAIN_DEGRADED, chain="ethereum", missing="traces", from_height=120,
+                               reason="the node has no trace_filter (Method not found)")
+            await record_event(s, EventKind.CHAIN_RESTORED, chain="ethereum", missing="traces", through_height=180)
+        degraded, restored = [e for e in await events(db) if e.kind.startswith("chain.")]
+        message = await render(db, degraded)
+        assert message is not None and message.severity == Severity.WARNING
+        assert message.title == "The ethereum watcher cannot check internal transfers"
+        text = " ".join(message.lines)
+        assert "no trace_filter" in text and "from 120 on" in text and "rpc_urls" in text
+        back = await render(db, restored)
+        assert back is not None and "through block 180" in back.lines[0] and back.subject == message.subject

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import io
+from datetime import timedelta
+from pathlib import Path
 
 from sqlalchemy import select
 
+from bot.app import App
 from bot.console import ConsoleNotifier
 from bot.settings import Settings
 from bot.runner import WatcherHealth, poll_once
@@ -84,6 +87,36 @@ class TestPollOnce:
         report = await poll_once(watcher, db, health)
         assert report.ok and report.new == 1 and health.failures == 0
         assert await _kinds(db) == [EventKind.WATCHER_FAILED, EventKind.TRANSFER_NEW, EventKind.WATCHER_RECOVERED]
+
+    async def test_a_streak_shorter_than_the_unhealthy_time_is_not_announced(self, db: Database) -> None:
+        """With alerts.watcher_unhealthy_minutes, failures that end before it are neither announced nor their end."""
+        watcher = ScriptedWatcher(db, await _wallet(db), ["fail", "fail", "store"])
+        health = WatcherHealth(announce_after_seconds=600)
+        for _ in range(3):
+            await poll_once(watcher, db, health)  # type: ignore[arg-type]
+        assert await _kinds(db) == [EventKind.TRANSFER_NEW]
+        assert health.failures == 0 and health.failing_since is None
+
+    async def test_a_streak_lasting_the_unhealthy_time_is_announced_once_then_its_end(self, db: Database) -> None:
+        """A watcher failing for watcher_unhealthy_minutes gets one watcher.failed, then watcher.recovered."""
+        watcher = ScriptedWatcher(db, await _wallet(db), ["fail", "fail", "fail", "store"])
+        health = WatcherHealth(announce_after_seconds=600)
+        await poll_once(watcher, db, health)  # type: ignore[arg-type]
+        assert await _kinds(db) == []
+        assert health.failing_since is not None
+        health.failing_since -= timedelta(minutes=11)  # the streak has lasted longer than 10 minutes
+        await poll_once(watcher, db, health)  # type: ignore[arg-type]
+        await poll_once(watcher, db, health)  # type: ignore[arg-type]
+        await poll_once(watcher, db, health)  # type: ignore[arg-type]
+        assert await _kinds(db) == [EventKind.WATCHER_FAILED, EventKind.TRANSFER_NEW, EventKind.WATCHER_RECOVERED]
+
+    async def test_the_runner_takes_the_unhealthy_time_from_the_settings(self, db: Database, tmp_path: Path) -> None:
+        """App's runner gives each watcher alerts.watcher_unhealthy_minutes (default 10) as its announce delay."""
+        from tests.bot.test_app import settings_for
+
+        async with await App.open(settings_for(db, tmp_path, extra="[alerts]\nwatcher_unhealthy_minutes = 2.5\n")) as app:
+            app.runner.add_watcher(ScriptedWatcher(db, await _wallet(db), []), 60)  # type: ignore[arg-type]
+            assert app.runner.health["ethereum"].announce_after_seconds == 150
 
     async def test_after_poll_steps_run_even_if_one_fails(self, db: Database) -> None:
         """Every after-poll step runs; one raising does not stop the next."""

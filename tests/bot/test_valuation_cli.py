@@ -147,3 +147,40 @@ class TestValuationSettings:
         s = load_settings(config(tmp_path, extra='[valuation.markets.WBTC]\ncoinbase = "BTC"\nkraken = "XBT"\n'))
         c = valuation_config(s)
         assert c.base("WBTC", "kraken") == "XBT" and c.base("BTC", "coinbase") == "BTC" and c.base("WBTC", "coingecko") is None
+
+
+class TestValuationDuringPolls:
+    async def test_failing_sources_are_left_to_the_retry_job_not_every_poll(self, db: Database, tmp_path: Path) -> None:
+        """With the price sources down, one poll's valuing tries them; later polls wait (no requests) until the retry job works."""
+        from bot.valuation_wiring import Valuation
+        from tests.fakes.threaded import ServerThread
+
+        server = ServerThread()
+        fake = PriceFake(NOW)
+        await server.run(fake.start())
+        try:
+            settings = load_settings(_config(tmp_path, fake))
+            valuation = Valuation(settings, db)
+            await _store(db, NOW - timedelta(days=3))
+            fake.fail("/", 503)
+            first = await valuation.value_new()
+            assert first.unvalued == 1 and valuation.sources_failing
+            tried = fake.total_requests()
+            assert tried > 0
+            again = await valuation.value_new()
+            assert fake.total_requests() == tried and again.valued == again.unvalued == 0
+            fake.heal()
+            report = await valuation.retry()
+            assert report.valued == 1 and not valuation.sources_failing
+            await valuation.close()
+        finally:
+            await server.run(fake.stop())
+            server.close()
+
+
+async def _store(db: Database, at: datetime) -> None:
+    async with db.session() as s:
+        wallet, _ = await upsert_wallet(s, "ethereum", WALLET, label="Ukraine")
+        await record_transfers(s, [TransferIn(
+            chain="ethereum", txid="0x" + "3" * 64, position=-1, wallet_id=wallet.id, asset="ETH", decimals=18,
+            amount=10**18, block_height=1, block_hash="0x" + "4" * 64, block_time=at, status=TransferStatus.CONFIRMED)])

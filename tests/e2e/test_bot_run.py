@@ -29,6 +29,8 @@ address = "357a3So9CbsNfBBgFYACGvxxS6tMaDoa1P"
 ofac_url = "http://127.0.0.1:9/unreachable"
 [http]
 port = 0
+[alerts]
+watcher_unhealthy_minutes = 0
 """)
         proc = await start_bot(config, "run")
         assert proc.stdout is not None

@@ -237,10 +237,34 @@ async def _sanctions_hit(session: AsyncSession, event: Event, settings: Settings
     return message
 
 
+def _moment(value: Any) -> str:
+    """An event's ISO time as people read it (minutes, UTC); anything else as it is."""
+    try:
+        return f"{datetime.fromisoformat(str(value)):%Y-%m-%d %H:%M} UTC"
+    except ValueError:
+        return str(value)
+
+
 def _list_health(kind: str, d: dict[str, Any], at: datetime) -> Message:
+    """Sentences from a list-health event's detail, never its raw keys (ISO times, float day counts)."""
     source = d.get("source") or "a sanctions list"
-    facts = [f"{k.replace('_', ' ')}: {v}" for k, v in sorted(d.items()) if k != "source" and v not in (None, "")]
+    facts: list[str] = []
+    if d.get("error"):
+        facts.append(f"Error: {d['error']}")
+    if d.get("failed_at"):
+        facts.append(f"Failed at: {_moment(d['failed_at'])}")
+    if d.get("in_force"):
+        sha = f", sha256 {str(d['sha256'])[:12]}" if d.get("sha256") else ""
+        published = f", published {d['published']}" if d.get("published") else ""
+        facts.append(f"In force: {d['in_force']}{published}{sha}")
+    if kind == LIST_STALE:
+        days = d.get("max_age_days")
+        if days is not None:
+            facts.append(f"Older than {float(days):g} days (screening.max_list_age_days), and no check within them confirmed it current.")
+        facts.append(f"Last successful check: {_moment(d['last_checked']) if d.get('last_checked') else 'never'}")
     if kind == LIST_OK:
+        cleared = {"update_failed": "updates work again", "list_stale": "the list is current again"}
+        facts += [cleared.get(str(k), str(k)).capitalize() + "." for k in d.get("after") or ()]
         return Message(title=f"The {source} list is current again", lines=facts, subject=f"list:{source}", timestamp=at)
     title = f"The {source} list is out of date" if kind == LIST_STALE else f"Updating the {source} list failed"
     return Message(title=title, lines=facts + ["Screening goes on with the version in force."],

@@ -16,10 +16,18 @@ if TYPE_CHECKING:
     from watchers.evm_source import EvmChainConfig
 
 
+ZERO_ADDRESS = "0x" + "0" * 40
+
+
 def _evm(text: str) -> str:
     from watchers.addresses import evm_address
+    from watchers.errors import InvalidAddress
 
-    return evm_address(text)
+    address = evm_address(text)
+    if address == ZERO_ADDRESS:
+        # A placeholder left in a config: every token burn goes to it and would count as a donation.
+        raise InvalidAddress("Ethereum", text, "it is the zero address, where tokens are burnt; use the fund's own address")
+    return address
 
 
 class Token(StrictModel):

@@ -18,16 +18,18 @@ def check_config(app: AppContext, file: str | None) -> None:
     """Check FILE (default: --config) and print what it would watch."""
     path = file or app.config_path
     settings = load_settings(path)
+    stored = run_async(active_wallets, settings.database.effective_url())  # an unreachable database is the one line said
     click.echo(f"{path}: OK")
     for name, chain in settings.chains.items():
         source = family_of(chain).sources(chain)
         click.echo(f"  chain {name} ({chain.kind}): {len(source)} source(s)")
     for wallet in settings.wallets:
         click.echo(f"  wallet {wallet.chain} {wallet.address} {wallet.label}".rstrip())
-    stored = run_async(active_wallets, settings.database.effective_url())
     click.echo(f"  database: {redact(settings.database.url)} (reachable)")
     for line in discord_readiness(settings):
         click.echo(f"  discord: {line}")
+    if not settings.chains:
+        click.echo("  warning: no [chains.NAME] table: nothing is watched (see config/example.toml)")
     for line in poll_budget_warnings(settings, stored):
         click.echo(f"  warning: {line}")
 

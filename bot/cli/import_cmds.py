@@ -24,6 +24,9 @@ if TYPE_CHECKING:
 @pass_app
 def import_(app: AppContext, chain: str, address: str, since: datetime | None, label: str) -> None:
     """Import the history of ADDRESS on CHAIN (watching it from now on), recorded as history: not announced, screened."""
+    from bot.cli.dates import refuse_future
+
+    refuse_future(since)
     # Imported here, not at the top: every other command starts faster without the chain clients.
     from tqdm import tqdm
 

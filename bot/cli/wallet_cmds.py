@@ -8,6 +8,7 @@ import click
 
 from bot.app import App
 from bot.cli import AppContext, pass_app, run_async
+from bot.cli.dates import refuse_future
 from bot.errors import ConfigError
 from bot.history_wiring import plan_for_new_wallet
 from ledger import wallets as ledger_wallets
@@ -41,6 +42,7 @@ def add(app: AppContext, chain: str, address: str, label: str, start_height: int
     """Watch ADDRESS on CHAIN; with a start height or date, the running bot imports its history in the background."""
     from watchers.errors import InvalidAddress
 
+    refuse_future(since)
     chain = _chain(app, chain)
     try:
         canonical = app.settings.canonical_address(chain, address)

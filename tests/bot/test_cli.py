@@ -88,6 +88,18 @@ class TestCheckConfig:
         assert err.startswith("error: database postgresql+asyncpg://postgres@127.0.0.1:9/nowhere: cannot connect (")
         assert err.count("\n") == 1
 
+    def test_unreachable_database_prints_no_ok_first(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        """A file that validates but whose database cannot be reached is not called OK on stdout."""
+        code, out, _ = run(capsys, "check-config", str(config(tmp_path, db_url="postgresql+asyncpg://postgres@127.0.0.1:9/nowhere")))
+        assert code == 2 and out == ""
+
+    def test_a_file_with_no_chains_is_warned_about(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        """An empty file is valid, but check-config says that nothing would be watched."""
+        path = tmp_path / "empty.toml"
+        path.write_text(f'[database]\nurl = "sqlite+aiosqlite:///{tmp_path / "dw.db"}"\n')
+        code, out, _ = run(capsys, "check-config", str(path))
+        assert code == 0 and "  warning: no [chains.NAME] table: nothing is watched (see config/example.toml)" in out.splitlines()
+
     def test_no_traceback_from_the_real_command(self, tmp_path: Path) -> None:
         """The installed entry point prints no traceback for a missing file."""
         proc = subprocess.run(

@@ -87,6 +87,23 @@ class TestOtherMessages:
         ]
 
 
+    async def test_list_health_lines_are_sentences_not_raw_keys(self, db: Database) -> None:
+        """A failed update and a stale list say their error, times and age in words, not ISO stamps or "max age days: 3.0"."""
+        version = {"source": "ofac-sdn", "in_force": "bundled snapshot of 2025-11-19", "published": "2025-11-19", "sha256": "ab" * 32}
+        async with db.session() as s:
+            await record_event(s, EventKind.SANCTIONS_UPDATE_FAILED, **version, error="cannot download (DNS)",  # type: ignore[arg-type]
+                               failed_at="2026-11-29T22:40:05.869260+00:00")
+            await record_event(s, EventKind.SANCTIONS_LIST_STALE, **version, last_checked=None, max_age_days=3.0)  # type: ignore[arg-type]
+        failed, stale = [await render(db, e) for e in await events(db)]
+        assert failed is not None and stale is not None
+        assert failed.lines == ["Error: cannot download (DNS)", "Failed at: 2026-11-29 22:40 UTC",
+                                "In force: bundled snapshot of 2025-11-19, published 2025-11-19, sha256 abababababab",
+                                "Screening goes on with the version in force."]
+        assert stale.lines == ["In force: bundled snapshot of 2025-11-19, published 2025-11-19, sha256 abababababab",
+                               "Older than 3 days (screening.max_list_age_days), and no check within them confirmed it current.",
+                               "Last successful check: never", "Screening goes on with the version in force."]
+
+
 class TestConsoleLayout:
     def test_block_with_fields_links_and_saved_image(self, tmp_path: Path) -> None:
         """The console prints title, lines, inline fields on one line, links, and the saved image's path."""

@@ -209,6 +209,24 @@ class TestLogLevel:
 
 
 class TestCommandLineMistakes:
+    def test_the_zero_address_is_not_watched(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        """`wallets add` refuses 0x000...0, where every token burn would look like a donation."""
+        code, out, err = run(capsys, "--config", str(config(tmp_path)), "wallets", "add", "ethereum", "0x" + "0" * 40)
+        assert code == 2 and out == ""
+        assert "is not an Ethereum address (it is the zero address, where tokens are burnt; use the fund's own address)" in err
+
+    @pytest.mark.parametrize("command", [("wallets", "add"), ("import",)])
+    def test_a_since_date_in_the_future_is_refused(self, tmp_path: Path, capsys: pytest.CaptureFixture[str], command: tuple[str, ...]) -> None:
+        """--since 2099-01-01 (a mistyped year) exits 2 with one line instead of planning an import of nothing."""
+        code, out, err = run(capsys, "--config", str(config(tmp_path)), *command, "ethereum", ETH, "--since", "2099-01-01")
+        assert code == 2 and out == "" and err.count("\n") == 1
+        assert "--since: 2099-01-01 is in the future (today is " in err
+
+    def test_the_zero_address_in_the_file_is_named(self, tmp_path: Path) -> None:
+        """A [[wallets]] entry left at the zero address is refused with its index."""
+        msg = error_of(tmp_path, BASE + f'[[wallets]]\nchain = "ethereum"\naddress = "0x{"0" * 40}"\n')
+        assert "wallets[0].address:" in msg and "it is the zero address" in msg
+
     def test_export_to_a_missing_folder_is_one_line(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
         """export -o into a folder that does not exist exits 2 with one line naming the file, not a traceback."""
         target = tmp_path / "nowhere" / "out.csv"

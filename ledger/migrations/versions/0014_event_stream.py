@@ -5,7 +5,7 @@ PostgreSQL take their transaction's id. Screening's ingest cursor becomes the po
 consumer "screening", so nothing is screened twice or skipped.
 
 Revision ID: 0014_event_stream
-Revises: 0011_history_import
+Revises: 0013_scan_gap
 """
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from alembic import op
 import ledger.types
 
 revision = "0014_event_stream"
-down_revision = "0011_history_import"
+down_revision = "0013_scan_gap"
 branch_labels = None
 depends_on = None
 

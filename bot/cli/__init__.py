@@ -35,7 +35,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "poll": ("bot.cli.run_cmds", "Poll every configured chain once and print what was stored."),
     "run": ("bot.cli.run_cmds", "Run the bot: watch every chain on its schedule and report (console without a Discord token)."),
     "sanctions": ("bot.cli.sanctions_cmds", "Sanctions lists: update them, see which are in force, check an address."),
-    "backfill": ("bot.cli.backfill_cmds", "Store every donation in blocks FROM..TO of CHAIN; run it again with the same --from-block to resume."),
+    "backfill": ("bot.cli.backfill_cmds", "Store every donation in blocks FROM..TO of CHAIN as history, and screen their senders."),
     "revalue": ("bot.cli.valuation_cmds", "Value every donation that has no fiat value yet (exit 1 if some still could not be priced)."),
 }
 

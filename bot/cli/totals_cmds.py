@@ -51,8 +51,10 @@ def _print_fiat(fiat: FiatTotals) -> None:
         now = display(a.value_now, c) if a.value_now is not None else "no price yet"
         click.echo(f"{a.asset:<6} {display(a.confirmed_value, c):>24} {display(a.pending_value, c):>22} "
                    f"{a.unvalued_count:>9} {now:>22}")
+    # No asset priced now: the overall "value now" is unknown, not 0.00.
+    all_now = "no price yet" if fiat.assets and all(a.value_now is None for a in fiat.assets) else display(fiat.value_now, c)
     click.echo(f"{'all':<6} {display(fiat.confirmed, c):>24} {display(fiat.pending, c):>22} "
-               f"{fiat.unvalued_count:>9} {display(fiat.value_now, c):>22}")
+               f"{fiat.unvalued_count:>9} {all_now:>22}")
     if fiat.unvalued_count:
         click.echo(f"{fiat.unvalued_count} donation(s) not valued yet (no price so far): not included above; "
                    "`donation-watch revalue` retries")

@@ -101,6 +101,16 @@ class TestRevalue:
         code, out, _ = run(capsys, "--config", str(path), "totals")
         assert "1 donation(s) not valued yet" in out and "no price yet" in out
 
+    def test_no_price_now_is_not_shown_as_zero_overall(self, tmp_path: Path, prices: PriceFake, capsys: pytest.CaptureFixture[str]) -> None:
+        """With no asset priced now, the "all" row's value now says so instead of 0.00 USD."""
+        prices.fail("/products", 404)
+        prices.fail("/0/public", 400)
+        path = _config(tmp_path, prices)
+        _seed(f"sqlite+aiosqlite:///{tmp_path / 'dw.db'}", NOW - timedelta(hours=30))
+        code, out, _ = run(capsys, "--config", str(path), "totals")
+        overall = next(line for line in out.splitlines() if line.startswith("all "))
+        assert code == 0 and overall.endswith("no price yet")
+
     def test_bad_since_is_one_line_exit_2(self, tmp_path: Path, prices: PriceFake, capsys: pytest.CaptureFixture[str]) -> None:
         """--since that is not a date is refused in one line with exit status 2."""
         code, _, err = run(capsys, "--config", str(_config(tmp_path, prices)), "revalue", "--since", "last week")

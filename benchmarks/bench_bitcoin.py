@@ -13,37 +13,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import tempfile
-import threading
 import time
-from collections.abc import Coroutine
 from pathlib import Path
-from typing import Any, TypeVar
 
 from ledger.database import Database
 from ledger.wallets import upsert_wallet
 from tests.fakes.esplora import EsploraFake, fake_address, make_tx
+from tests.fakes.threaded import ServerThread
 from watchers.bitcoin import BitcoinChainConfig, BitcoinWatcher
 from watchers.base import PollReport
 
-T = TypeVar("T")
-
-
-class _ServerThread:
-    """The fake Esplora on its own event loop, so its work does not count as the watcher's."""
-
-    def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.thread.start()
-        self.fake = EsploraFake()
-
-    def run(self, coro: Coroutine[Any, Any, T]) -> T:
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result()
-
-    def stop(self) -> None:
-        self.run(self.fake.stop())
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(5)
 
 
 async def _poll(watcher: BitcoinWatcher, fake: EsploraFake, label: str) -> tuple[PollReport, int, float]:
@@ -58,9 +37,9 @@ async def _poll(watcher: BitcoinWatcher, fake: EsploraFake, label: str) -> tuple
 
 
 async def _bench(addresses: int, db_url: str | None, concurrency: int) -> int:
-    server = _ServerThread()
-    fake = server.fake
-    url = server.run(fake.start())
+    server = ServerThread()
+    fake = EsploraFake()
+    url = await server.run(fake.start())
     tmp = tempfile.TemporaryDirectory()
     db = await Database.open(db_url or f"sqlite+aiosqlite:///{Path(tmp.name) / 'bench.db'}")
     watcher = BitcoinWatcher(
@@ -114,7 +93,8 @@ async def _bench(addresses: int, db_url: str | None, concurrency: int) -> int:
     finally:
         await watcher.close()
         await db.close()
-        server.stop()
+        await server.run(fake.stop())
+        server.close()
         tmp.cleanup()
     return status
 

@@ -27,6 +27,8 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import web
+
+from tests.fakes.serve import serve
 from bip_utils import SegwitBech32Encoder
 
 from watchers.addresses import bitcoin_address
@@ -271,11 +273,7 @@ class EsploraFake:
         r.add_get("/block/{hash}/status", self._block_status)
         r.add_get("/tx/{txid}", self._tx)
         r.add_get("/tx/{txid}/status", self._tx_status)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self._runner, port = await serve(app, access_log=None)
         self.url = f"http://127.0.0.1:{port}"
         return self.url
 

@@ -32,6 +32,8 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from tests.fakes.serve import serve
+
 from watchers.evm_mapping import TRANSFER_TOPIC
 
 WINDOW = 10_000
@@ -136,11 +138,7 @@ class ExplorerFake:
         self._http = aiohttp.ClientSession()
         app = web.Application()
         app.router.add_get("/api", self._api)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self._runner, port = await serve(app, access_log=None)
         self.url = f"http://127.0.0.1:{port}"
         return self.url
 

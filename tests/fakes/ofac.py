@@ -14,6 +14,8 @@ from datetime import datetime, timezone
 
 from aiohttp import web
 
+from tests.fakes.serve import serve
+
 PATH = "/api/PublicationPreview/exports/SDN_ADVANCED.XML"
 
 
@@ -67,11 +69,7 @@ class FakeOfac:
     async def start(self) -> str:
         app = web.Application()
         app.router.add_get(PATH, self._handle)
-        self.runner = web.AppRunner(app)
-        await self.runner.setup()
-        site = web.TCPSite(self.runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.runner, port = await serve(app)
         self.url = f"http://127.0.0.1:{port}{PATH}"
         return self.url
 

@@ -37,6 +37,8 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.fakes.serve import serve
+
 COINBASE_GRANULARITIES = (60, 300, 900, 3600, 21600, 86400)
 KRAKEN_INTERVALS = (1, 5, 15, 30, 60, 240, 1440, 10080, 21600)
 TOO_MANY = "granularity too small for the requested time range. Count of aggregations requested exceeds 300"
@@ -138,11 +140,7 @@ class PriceFake:
         app.router.add_get("/0/public/OHLC", self._ohlc)
         app.router.add_get("/0/public/Trades", self._trades)
         app.router.add_get("/api/v3/coins/{id}/market_chart/range", self._market_chart)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self._runner, port = await serve(app, access_log=None)
         self.url = f"http://127.0.0.1:{port}"
         return self.url
 

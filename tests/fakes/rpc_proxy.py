@@ -16,6 +16,8 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from tests.fakes.serve import serve
+
 # "ok" passes a request through, to aim a later fault at a particular request.
 FAULTS = ("ok", "429", "500", "truncated", "garbage", "stall", "rate-limit-json")
 # Infura's way of saying "slow down" inside an HTTP 200 answer.
@@ -62,11 +64,7 @@ class RpcProxy:
     async def start(self) -> str:
         app = web.Application()
         app.router.add_post("/", self._handle)
-        self._runner = web.AppRunner(app, shutdown_timeout=0.1)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self._runner, port = await serve(app, shutdown_timeout=0.1)
         self._client = aiohttp.ClientSession()
         self.url = f"http://127.0.0.1:{port}/"
         return self.url

@@ -176,7 +176,7 @@ class BlockScanner:
             try:
                 await self._poll(report)
             except WatcherError as exc:
-                log.warning("poll failed chain=%s: %s", self.chain, exc)
+                log.debug("poll failed chain=%s: %s", self.chain, exc)  # in the report: the runner says it once per streak
                 report.errors.append(str(exc))
         report.requests = self.source.requests - before
         return report

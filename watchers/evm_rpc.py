@@ -27,6 +27,7 @@ from web3.providers.rpc import AsyncHTTPProvider
 from web3.types import RPCEndpoint
 
 from watchers.errors import MalformedResponse, SourceUnavailable, WatcherError
+from watchers.failover import FailoverLog
 from watchers.retry import RetryPolicy, call_with_retry, parse_retry_after, rate_limiter
 
 log = logging.getLogger(__name__)
@@ -155,6 +156,7 @@ class RpcClient:
         self._limiters = [rate_limiter(requests_per_second) if requests_per_second else None for _ in self.urls]
         self._session: aiohttp.ClientSession | None = None
         self._session_loop: asyncio.AbstractEventLoop | None = None
+        self._failover = FailoverLog(log, "rpc")
 
     def _provider(self, url: str) -> AsyncHTTPProvider:
         return AsyncHTTPProvider(
@@ -260,19 +262,22 @@ class RpcClient:
     async def _send_any(self, calls: Sequence[Call]) -> list[Any] | None:
         """Send to each URL in order until one gives a readable answer; the last failure is raised."""
         await self._ready()
-        last: WatcherError | None = None
+        failed: list[tuple[str, WatcherError]] = []
         for url, provider, limiter in zip(self.urls, self._providers, self._limiters):
             try:
                 if limiter is None:
-                    return await self._send(_short(url), provider, calls)
-                async with limiter:
-                    return await self._send(_short(url), provider, calls)
+                    answer = await self._send(_short(url), provider, calls)
+                else:
+                    async with limiter:
+                        answer = await self._send(_short(url), provider, calls)
             except (SourceUnavailable, MalformedResponse) as exc:
-                if len(self.urls) > 1:
-                    log.warning("rpc %s failed (%s); trying the next URL", _short(url), exc)
-                last = exc
-        assert last is not None
-        raise last
+                log.debug("rpc %s failed (%s)", _short(url), exc)
+                failed.append((_short(url), exc))
+                continue
+            self._failover.answered(_short(url), failed)
+            return answer
+        assert failed
+        raise failed[-1][1]
 
     async def _send(self, source: str, provider: AsyncHTTPProvider, calls: Sequence[Call]) -> list[Any] | None:
         """One HTTP request through the provider: one call as an object, several as a batch."""

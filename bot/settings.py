@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, Field, PrivateAttr, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, SettingsError
 
 from bot.chains import FAMILIES, family_of
@@ -251,6 +251,13 @@ class Settings(BaseSettings):
     alerts: AlertSettings = AlertSettings()
     summary: SummarySettings = SummarySettings()
     explorers: dict[str, Explorer] = {}  # per chain name; defaults in explorer_for()
+    # The file these settings were read from (load_settings): errors found later (a busy port) name it.
+    _source: str = PrivateAttr(default="settings")
+
+    def origin_of(self, key: str) -> str:
+        """Where ``key``'s value came from, as a ConfigError names it: its environment variable or the file."""
+        var = _env_var_for(key)
+        return f"environment variable {var}" if var else self._source
 
     @classmethod
     def settings_customise_sources(
@@ -458,7 +465,9 @@ def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
         raise ConfigError(shown, None, f"TOML syntax error: {exc}") from None
     _reject_secrets(shown, data)
     try:
-        return Settings(**data)
+        settings = Settings(**data)
+        settings._source = shown
+        return settings
     except SettingsError as exc:
         # pydantic-settings could not parse a nested value from the environment (it expects JSON).
         found = re.search(r'field "([^"]+)"', str(exc))

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, Field, PrivateAttr, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, Field, PrivateAttr, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, SettingsError
 
 from bot.chains import FAMILIES, family_of
@@ -63,14 +63,24 @@ class DatabaseSettings(_Strict):
         return make_url(self.url).set(password=self.password.get_secret_value()).render_as_string(hide_password=False)
 
 
+def _snowflake(value: int) -> int:
+    if not 0 < value < 2**64:
+        raise ValueError("is not a Discord id (ids are positive numbers; in Discord turn on Developer Mode, "
+                         "then right-click the server, channel or role and choose Copy ID)")
+    return value
+
+
+Snowflake = Annotated[int, AfterValidator(_snowflake)]  # a Discord id: a positive 64-bit number
+
+
 class DiscordSettings(_Strict):
     """Where messages go; with no token they are printed to the console."""
 
     token: SecretStr | None = None
-    guild_id: int | None = None  # slash commands are synced to this guild, so they appear at once
-    alerts_channel_id: int | None = None
-    summary_channel_id: int | None = None
-    operator_role_id: int | None = None  # may use /watch and /screen; mentioned by sanctions alerts
+    guild_id: Snowflake | None = None  # slash commands are synced to this guild, so they appear at once
+    alerts_channel_id: Snowflake | None = None
+    summary_channel_id: Snowflake | None = None
+    operator_role_id: Snowflake | None = None  # may use /watch and /screen; mentioned by sanctions alerts
     api_base: str | None = None  # a Discord REST proxy instead of https://discord.com/api/v10
     gateway_url: str | None = None  # with it, the gateway instead of wss://gateway.discord.gg/
 

@@ -41,3 +41,11 @@ class TestStale:
         assert code == 1
         lines = out.splitlines()
         assert lines[0].startswith("ofac-sdn: update FAILED: ") and lines[1].startswith("  STALE: the list in force was published")
+
+
+class TestBundledHits:
+    def test_a_hit_on_the_bundled_snapshot_names_party_and_programme(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        """`sanctions check` of Lazarus Group's address on first start (bundled snapshot) says who is listed, under what, since when."""
+        code, out, _ = run(capsys, "--config", str(config(tmp_path)), "sanctions", "check", "0x098B716B8Aaf21512996dC57EB0615e2383E2f96")
+        assert code == 0 and "LISTED on ofac-sdn of 2025-11-19" in out and "bundled snapshot of 2025-11-19" in out
+        assert "party: Lazarus Group [27307]; programme: DPRK3; listed on 2019-09-13" in out

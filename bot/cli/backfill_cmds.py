@@ -15,8 +15,6 @@ import click
 from bot.cli import AppContext, pass_app, run_async
 
 if TYPE_CHECKING:
-    from tqdm import tqdm
-
     from screening.ingest import IngestReport
     from screening.screener import Screener
     from watchers.block_scan import BackfillProgress
@@ -52,35 +50,30 @@ def backfill(app: AppContext, chain: str, from_block: int, to_block: int | None)
         nonlocal found
         from bot.app import App
         from bot.chains import ethereum
+        from bot.cli.progress import ProgressBar
 
         running = await App.open(app.settings)
         watcher = ethereum.build(chain, spec, running.db, transport="aiohttp")
         screening = _Screening(running.screener, screened)
-        bars: list[tqdm] = []  # made on the first progress, once the range is known
+        bar = ProgressBar(f"backfill {chain}", "block")
 
         def _progress(p: BackfillProgress) -> None:
             nonlocal found
-            if not bars:
-                from tqdm import tqdm
-
-                bars.append(tqdm(desc=f"backfill {chain}", unit="block", dynamic_ncols=True, mininterval=0.5))
-            bar = bars[0]
             found += p.found
-            bar.total = p.end - p.start + 1
-            bar.set_postfix(transfers=found, block=p.done, refresh=False)
-            bar.update(p.done - p.start + 1 - bar.n)
+            bar.show(p.done - p.start + 1, p.end - p.start + 1, transfers=found, block=p.done)
             if p.found:
                 screening.soon()
 
         try:
-            span = await watcher.backfill(from_block, to_block, progress=_progress)
+            try:
+                span = await watcher.backfill(from_block, to_block, progress=_progress)
+            finally:
+                bar.close()
             # History is screened now, in this run, not at the next poll of `run`.
             await screening.finish()
             return span
         finally:
             await screening.cancel()
-            for bar in bars:
-                bar.close()
             await watcher.close()
             await running.close()
 

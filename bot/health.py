@@ -87,7 +87,7 @@ async def healthz(request: web.Request) -> web.Response:
         reasons, figures = await problems(app)
     except Exception as exc:  # noqa: BLE001 - an unreachable database is itself the answer
         reasons, figures = [f"the database cannot be read: {type(exc).__name__}: {exc}"], {}
-    body = {"ok": not reasons, "role": app.role, "reasons": reasons, **figures}
+    body = {"ok": not reasons, "role": app.role, "leading": sorted(app.leading), "reasons": reasons, **figures}
     return web.json_response(body, status=200 if not reasons else 503)
 
 

@@ -175,6 +175,7 @@ class TestHealthz:
                     url = f"http://127.0.0.1:{app.http_port}/healthz"
                     async with client.get(url) as r:
                         assert r.status == 200, await r.text()
+                        assert (await r.json())["leading"] == []  # no leader-elected service runs here
                     settings.chains["btc"].max_lag_seconds = 0.01
                     await asyncio.sleep(0.05)
                     async with client.get(url) as r:

@@ -236,3 +236,4 @@ from ledger import valuation_tables  # noqa: E402,F401
 from ledger import chat_tables  # noqa: E402,F401
 from ledger import history_tables  # noqa: E402,F401
 from ledger import derived_tables  # noqa: E402,F401
+from ledger import chain_health  # noqa: E402,F401

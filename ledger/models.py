@@ -150,6 +150,8 @@ class ChainCursor(SQLModel, table=True):
     height: int = Field(sa_column=Column(BigInteger, nullable=False))
     block_hash: Optional[str] = Field(default=None, max_length=80)
     updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    # The tip when the chain was first polled: transfers in blocks up to it are the wallets' past (history).
+    history_until: Optional[int] = Field(default=None, sa_column=Column(BigInteger, nullable=True))
 
 
 class RecentBlock(SQLModel, table=True):

@@ -11,8 +11,6 @@ from bot.app import App
 from bot.cli import AppContext, pass_app, run_async
 
 if TYPE_CHECKING:
-    from tqdm import tqdm
-
     from watchers.evm_history import ImportOutcome, ImportProgress
 
 
@@ -28,8 +26,8 @@ def import_(app: AppContext, chain: str, address: str, since: datetime | None, l
 
     refuse_future(since)
     # Imported here, not at the top: every other command starts faster without the chain clients.
-    from tqdm import tqdm
-
+    from bot.chains import family_of
+    from bot.cli.progress import ProgressBar
     from bot.history_wiring import build_importer, day_start, history_unit
     from ledger import wallets as ledger_wallets
     from ledger.history_import import plan_import
@@ -44,19 +42,16 @@ def import_(app: AppContext, chain: str, address: str, since: datetime | None, l
         canonical = settings.canonical_address(chain, address)
     except InvalidAddress as exc:
         raise click.BadParameter(str(exc), param_hint="ADDRESS") from None
-    bars: list[tqdm] = []
+    bar = ProgressBar(f"import {chain}", history_unit(settings, chain).removesuffix("s"))
 
     def _progress(p: ImportProgress) -> None:
-        if not bars:
-            bars.append(tqdm(desc=f"import {chain}", unit=p.unit[:-1] if p.unit.endswith("s") else p.unit, dynamic_ncols=True, mininterval=0.5))
-        bar = bars[0]
-        bar.total = p.total
-        bar.set_postfix(stored=p.stored, rejected=p.rejected, refresh=False)
-        bar.update(p.done - bar.n)
+        bar.show(p.done, p.total, stored=p.stored, rejected=p.rejected)
 
     async def _go() -> tuple[ImportOutcome, int]:
         async with await App.open(settings) as app:
-            importer = build_importer(settings, app.db, {chain: app.watchers[chain]})
+            # Only this chain's watcher (whose client, and so rate limit, the import shares).
+            watcher = family_of(spec).build(chain, spec, app.db)
+            importer = build_importer(settings, app.db, {chain: watcher})
             try:
                 async with app.db.session() as s:
                     wallet, _ = await ledger_wallets.upsert_wallet(s, chain, canonical, label=label)
@@ -66,14 +61,16 @@ def import_(app: AppContext, chain: str, address: str, since: datetime | None, l
                     )
                     wallet_id = wallet.id
                 assert wallet_id is not None
-                outcome = await importer.run_one(chain, wallet_id, progress=_progress)
+                try:
+                    outcome = await importer.run_one(chain, wallet_id, progress=_progress)
+                finally:
+                    bar.close()  # before the screening's log lines
                 await app.screener.ensure_lists()
                 await app.screener.screen_new()  # the imported senders are screened like any others
                 return outcome, wallet_id
             finally:
-                for bar in bars:
-                    bar.close()
                 await importer.close()
+                await watcher.close()
 
     outcome, _ = run_async(_go)
     rejected = f", {outcome.rejected} explorer leads rejected by the node" if outcome.rejected else ""

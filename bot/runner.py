@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import socket
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -99,6 +101,20 @@ async def run_guarded(what: str, fn: Callable[[], Awaitable[object]], health: Jo
     return True
 
 
+INSTANCE = f"{socket.gethostname()}:{os.getpid()}"
+
+
+async def _share_good_poll(db: Database, chain: str, health: WatcherHealth) -> None:
+    """Tell the other instances (their /healthz) that this chain is followed; a failure here is only logged."""
+    from ledger.chain_health import record_good_poll
+
+    try:
+        async with db.session() as s:
+            await record_good_poll(s, chain, health.last_ok_at or _now(), health.height, INSTANCE)
+    except Exception as exc:  # noqa: BLE001 - the poll itself succeeded and is stored
+        log.warning("could not note the good poll of %s for other instances: %s", chain, describe_error(exc))
+
+
 async def poll_once(
     watcher: Watcher, db: Database, health: WatcherHealth, *, after: Sequence[AfterPoll] = ()
 ) -> PollReport:
@@ -120,6 +136,7 @@ async def poll_once(
     if report.ok:
         health.last_ok_at = _now()
         health.height = report.height if report.height is not None else health.height
+        await _share_good_poll(db, watcher.chain, health)
         if health.announced:
             async with db.session() as s:
                 await record_event(s, EventKind.WATCHER_RECOVERED, chain=watcher.chain, after_failures=health.failures)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.orm import aliased
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ledger.derived_tables import WalletAddress
@@ -40,6 +41,28 @@ async def save_address_cursor(
 
 async def next_unused_receive_address(session: AsyncSession, wallet_id: int) -> str | None:
     """The first receive address after the last used one (what a donor should be shown), or None."""
-    rows = [r for r in await derived_addresses(session, wallet_id) if r.branch == RECEIVE]
-    last_used = max((r.index for r in rows if r.used), default=-1)
-    return next((r.address for r in rows if r.index > last_used), None)
+    return (await next_unused_receive_addresses(session, [wallet_id])).get(wallet_id)
+
+
+async def next_unused_receive_addresses(session: AsyncSession, wallet_ids: Collection[int]) -> dict[int, str]:
+    """Per wallet, the first derived receive address after its last used one; wallets with none are left out.
+
+    One query over the primary key (wallet, branch, index), however many addresses a wallet has used.
+    """
+    if not wallet_ids:
+        return {}
+    row, used, later = (aliased(WalletAddress) for _ in range(3))
+    last_used = (
+        select(func.coalesce(func.max(used.index), -1))
+        .where(used.wallet_id == row.wallet_id, used.branch == RECEIVE, used.used)
+        .scalar_subquery()
+    )
+    first_after = (
+        select(func.min(later.index))
+        .where(later.wallet_id == row.wallet_id, later.branch == RECEIVE, later.index > last_used)
+        .scalar_subquery()
+    )
+    stmt = select(row.wallet_id, row.address).where(
+        row.wallet_id.in_(list(wallet_ids)), row.branch == RECEIVE, row.index == first_after
+    )
+    return {wallet_id: address for wallet_id, address in (await session.execute(stmt)).all()}

@@ -193,9 +193,14 @@ class BlockScanner:
         if stored is None:
             first = start_hint if start_hint is not None else head.tip
             synced, synced_hash = first - 1, None
-            log.info("first poll chain=%s: starting at block %d", self.chain, first)
+            # From a start height, the blocks up to the tip seen now are the wallets' past: counted and
+            # screened, not announced one by one (at the tip there is no past to catch up on).
+            past_until = head.tip if first < head.tip else None
+            log.info("first poll chain=%s: starting at block %d%s", self.chain, first,
+                     f" (blocks up to {past_until} are history)" if past_until is not None else "")
         else:
             synced, synced_hash = stored
+            past_until = cursor.history_until if cursor is not None else None
         async with self.db.session() as s:
             # From here on the live scan covers these wallets above `synced`; their imports end there.
             await set_live_from(s, self.chain, list(watched.values()), synced)
@@ -213,7 +218,7 @@ class BlockScanner:
                 synced, synced_hash = await self._rewind(synced, report)
                 rewinds += 1
                 continue
-            await self._store(scanned, head.confirmed, report)
+            await self._store(scanned, head.confirmed, report, past_until)
             synced, synced_hash = rng[1], scanned.headers[-1].hash
         fill = getattr(self.source, "fill", None)
         if fill is not None:
@@ -249,11 +254,20 @@ class BlockScanner:
         report.confirmed += len(result.confirmed)
         report.orphaned += len(result.orphaned)
 
-    async def _store(self, scanned: Scanned, confirmed: int, report: PollReport) -> None:
-        """Transfers, block hashes and the cursor of one range, in one transaction."""
+    async def _store(self, scanned: Scanned, confirmed: int, report: PollReport, past_until: int | None = None) -> None:
+        """Transfers, block hashes and the cursor of one range, in one transaction; transfers in blocks up to
+        ``past_until`` (the tip at the chain's first poll) are recorded as history."""
         first, last = scanned.headers[0], scanned.headers[-1]
+        items = _with_status(scanned.transfers, confirmed)
+        is_past = [past_until is not None and t.block_height is not None and t.block_height <= past_until for t in items]
+        past = [t for t, old in zip(items, is_past) if old]
+        news = [t for t, old in zip(items, is_past) if not old]
         async with self.db.session() as s:
-            self._count(report, await record_transfers(s, _with_status(scanned.transfers, confirmed)))
+            result = await record_transfers(s, past, history=True) if past else None
+            written = await record_transfers(s, news)
+            if result is not None:
+                written.merge(result)
+            self._count(report, written)
             await note_unchecked(s, self.chain, scanned)
             await s.execute(
                 delete(RecentBlock).where(
@@ -263,13 +277,13 @@ class BlockScanner:
             )
             kept = [h for h in scanned.headers if h.height > last.height - self.keep_recent]
             s.add_all(RecentBlock(chain=self.chain, height=h.height, block_hash=h.hash, parent_hash=h.parent_hash) for h in kept)
-            await self._set_cursor(s, last.height, last.hash)
+            await self._set_cursor(s, last.height, last.hash, history_until=past_until)
         log.debug("stored chain=%s blocks=%d..%d transfers=%d", self.chain, first.height, last.height, len(scanned.transfers))
 
-    async def _set_cursor(self, s: AsyncSession, height: int, block_hash: str | None) -> None:
+    async def _set_cursor(self, s: AsyncSession, height: int, block_hash: str | None, *, history_until: int | None = None) -> None:
         cursor = await s.get(ChainCursor, self.chain)
         if cursor is None:
-            s.add(ChainCursor(chain=self.chain, height=height, block_hash=block_hash))
+            s.add(ChainCursor(chain=self.chain, height=height, block_hash=block_hash, history_until=history_until))
         else:
             cursor.height, cursor.block_hash, cursor.updated_at = height, block_hash, utcnow()
         await s.flush()

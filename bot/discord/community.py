@@ -17,8 +17,10 @@ from discord.ext import commands
 from bot.discord.render import escape, to_embed
 from bot.discord.replies import refuse, send_pages
 from bot.format import amount
-from bot.messages import address_url, short, tx_url
+from bot.messages import short, tx_url
+from bot.qr import qr_png
 from bot.summary import render_summary
+from bot.wallet_cards import WalletCard, wallet_cards
 from ledger import queries
 from ledger.models import Transfer, Wallet
 from ledger.report_queries import chain_tip, largest_per_asset
@@ -50,6 +52,21 @@ def transfer_line(t: Transfer, wallets: dict[int, Wallet], settings) -> str:  # 
     tx = f"[{short(t.txid, 6)}]({url})" if url else f"`{short(t.txid, 6)}`"
     label = escape(w.label or short(w.address)) if w else "?"
     return f"{when(t)} **{amount(t.amount, t.decimals)} {t.asset}** to {label} · {tx} · {t.status}"
+
+
+def card_embed(card: WalletCard) -> tuple[discord.Embed, discord.File | None]:
+    """A wallet's card as an embed, with its QR code as an attached PNG shown as the thumbnail."""
+    lines = [f"`{card.pay_to}`"] if card.pay_to else []
+    embed = discord.Embed(title=escape(card.title), description="\n".join(lines + [escape(line) for line in card.lines]),
+                          colour=0x27AE60, url=card.explorer_url)
+    embed.add_field(name="Chain", value=card.chain)
+    if card.key:
+        embed.add_field(name="Derived from", value=f"`{short(card.key, 16)}`")
+    if card.qr_text is None:
+        return embed, None
+    name = f"qr-{card.wallet_id}.png"
+    embed.set_thumbnail(url=f"attachment://{name}")
+    return embed, discord.File(io.BytesIO(qr_png(card.qr_text)), filename=name)
 
 
 class Donations(commands.GroupCog, group_name="donations", group_description="Donation totals, recent gifts and the official addresses"):
@@ -144,31 +161,17 @@ class Donations(commands.GroupCog, group_name="donations", group_description="Do
 
     @app_commands.command(name="wallets", description="The official donation addresses, with QR codes")
     async def wallets(self, interaction: discord.Interaction) -> None:
-        import segno
-
         await interaction.response.defer()
         async with self.app.db.session() as s:
-            wallets = list(await list_wallets(s))
-        if not wallets:
+            cards = await wallet_cards(s, self.app.settings, await list_wallets(s))
+        if not cards:
             await interaction.followup.send("No addresses are watched yet.")
             return
-        for start in range(0, len(wallets), MAX_EMBEDS):
-            embeds, files = [], []
-            for w in wallets[start : start + MAX_EMBEDS]:
-                name = f"qr-{w.id}.png"
-                buffer = io.BytesIO()
-                segno.make(w.address, error="m").save(buffer, kind="png", scale=6, border=2)
-                files.append(discord.File(io.BytesIO(buffer.getvalue()), filename=name))
-                embed = discord.Embed(title=escape(w.label or w.chain), description=f"`{w.address}`", colour=0x27AE60)
-                url = address_url(self.app.settings, w.chain, w.address)
-                if url:
-                    embed.url = url
-                embed.add_field(name="Chain", value=w.chain)
-                embed.set_thumbnail(url=f"attachment://{name}")
-                embeds.append(embed)
+        for start in range(0, len(cards), MAX_EMBEDS):
+            shown = [card_embed(card) for card in cards[start : start + MAX_EMBEDS]]
             await interaction.followup.send(
                 content="Copy addresses only from here or the fund's own site; check the first and last characters." if start == 0 else None,
-                embeds=embeds, files=files)
+                embeds=[embed for embed, _ in shown], files=[file for _, file in shown if file is not None])
 
     @app_commands.command(name="tx", description="Is this transaction one of ours?")
     @app_commands.describe(txid="A Bitcoin txid or an Ethereum transaction hash")

@@ -22,6 +22,7 @@ from bot import fiat
 from bot.web.goal import GoalProgress, progress
 from ledger import donations, queries
 from ledger.database import Database
+from ledger.derived_addresses import next_unused_receive_addresses
 from ledger.donations import DailySum, ListedDonation
 from ledger.models import TransferStatus
 from ledger.types import utcnow
@@ -53,6 +54,7 @@ class WalletFigures:
     address: str
     label: str
     assets: list[AssetTotal]
+    next_address: str | None = None  # an extended-key wallet's next unused receive address
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +111,7 @@ class FigureSource:
         async with self.db.session() as s:
             rows = await queries.totals(s)
             wallets = await list_wallets(s)
+            nexts = await next_unused_receive_addresses(s, [w.id for w in wallets if w.id is not None])
         per_wallet: dict[int, list[AssetTotal]] = {}
         merged: dict[str, list[int]] = {}
         for t in rows:
@@ -121,7 +124,7 @@ class FigureSource:
             m[3] += t.confirmed_count
             m[4] += t.pending_count
         assets = [AssetTotal(a, *v) for a, v in sorted(merged.items())]
-        wallet_figures = [WalletFigures(w.id, w.chain, w.address, w.label, per_wallet.get(w.id, [])) for w in wallets]
+        wallet_figures = [WalletFigures(w.id, w.chain, w.address, w.label, per_wallet.get(w.id, []), nexts.get(w.id)) for w in wallets]
         return Figures(
             as_of=utcnow(), assets=assets, wallets=wallet_figures, fiat=slow.fiat,
             confirmed_count=sum(a.confirmed_count for a in assets), pending_count=sum(a.pending_count for a in assets),

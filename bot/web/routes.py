@@ -19,13 +19,14 @@ from aiohttp import web
 from markupsafe import Markup, escape
 
 from bot import export, fiat
+from bot.qr import qr_svg
 from bot.settings import Settings
+from bot.wallet_cards import wallet_card
 from bot.web import guard, present
 from bot.web.cache import ResponseCache
 from bot.web.chart_svg import asset_chart
 from bot.web.explorers import Explorers
 from bot.web.figures import FigureSource, cumulative
-from bot.web.qr import qr_svg
 from ledger.database import Database
 from ledger.donations import donation_page
 
@@ -110,14 +111,8 @@ async def _render_index(request: web.Request, before: int | None) -> tuple[bytes
         page = await donation_page(s, limit=PAGE_SIZE, before=before)
         values = await fiat.values_of(s, [d.id for d in page.items], ctx.settings.valuation.currency)
     charts = [asset_chart(asset, decimals, points) for asset, (decimals, points) in cumulative(figures.slow.daily).items()]
-    wallets = [
-        {
-            "figures": w,
-            "qr": Markup(qr_svg(w.address).replace("<svg ", f'<svg role="img" aria-label="QR code of {escape(w.address)}" ', 1)),
-            "explorer": ctx.explorers.address(w.chain, w.address),
-        }
-        for w in figures.wallets
-    ]
+    cards = [wallet_card(ctx.settings, w.id, w.chain, w.address, w.label, w.next_address) for w in figures.wallets]
+    wallets = [{"card": card, "qr": _qr(card.qr_text)} for card in cards]
     goal_decimals = present.goal_decimals(figures.goal, figures) if figures.goal else 0
     html = ctx.templates.get_template("index.html").render(
         page=ctx.settings.page, figures=figures, wallets=wallets, charts=charts, donations=page, values=values,
@@ -125,6 +120,13 @@ async def _render_index(request: web.Request, before: int | None) -> tuple[bytes
         to_units=present.to_units,
     )
     return html.encode(), "text/html"
+
+
+def _qr(text: str | None) -> Markup | None:
+    """The inline SVG QR code of ``text`` with its accessible name, or None."""
+    if text is None:
+        return None
+    return Markup(qr_svg(text).replace("<svg ", f'<svg role="img" aria-label="QR code of {escape(text)}" ', 1))
 
 
 async def totals(request: web.Request) -> web.Response:

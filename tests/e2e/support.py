@@ -217,16 +217,22 @@ async def until(check: Callable[[], object], what: str, timeout: float = 60, *, 
         await asyncio.sleep(every)
 
 
-async def alerts_ready(bot: BotProcess, fake: FakeDiscord, timeout: float = 90) -> str:
-    """Wait until `bot` has flushed its Discord alerts channel once (its stream position is made: later
-    events are told) and the fake Discord saw a gateway IDENTIFY; returns the bot's HTTP base URL."""
+async def ready(bot: BotProcess, discord: FakeDiscord | None = None, timeout: float = 90) -> str:
+    """Wait until `bot` has made a good poll of every chain (what came before it is history, not
+    news) and, with a fake Discord, has flushed its alerts channel once (its stream position is
+    made: later events are told) and a gateway IDENTIFY was seen; returns its HTTP base URL."""
     base = await bot.http_base()
 
-    async def flushed() -> bool:
+    async def done() -> bool:
         _, body = await get_json(base + "/healthz")
-        return body.get("jobs", {}).get("channel:discord:alerts", {}).get("runs", 0) >= 1 and fake.identifies > 0
+        if not body.get("chains") or not all(c.get("last_ok_at") for c in body["chains"].values()):
+            return False
+        if discord is None:
+            return True
+        return body.get("jobs", {}).get("channel:discord:alerts", {}).get("runs", 0) >= 1 and discord.identifies > 0
 
-    await until(flushed, f"{bot.name} to connect to Discord and flush its alerts channel once", timeout, detail=bot.tail)
+    await until(done, f"{bot.name} to poll every chain once" + (" and flush its Discord alerts" if discord else ""),
+                timeout, detail=bot.tail)
     return base
 
 

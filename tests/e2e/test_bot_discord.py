@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.support import (ALERTS, OFAC_ETH, ROLE, WATCHED_ETH as WATCHED, BotConfig, BotProcess, alerts_ready, bot_env,
-                               first_listed, ledger_rows, until)
+from tests.e2e.support import (ALERTS, OFAC_ETH, ROLE, WATCHED_ETH as WATCHED, BotConfig, BotProcess, bot_env, first_listed,
+                               ledger_rows, ready, until)
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.prices import PriceFake
 from tests.watchers.ethereum.devchain import DevChain
@@ -36,7 +36,7 @@ class TestDiscordEndToEnd:
         """One donation alert edited to confirmed, one sanctions alert mentioning the role, then /donations total answers 2.5 ETH."""
         cfg = write_config(tmp_path, dev, prices, discord_fake)
         async with await BotProcess.start(cfg.path, "run", env=bot_env(**ENV)) as bot:
-            await alerts_ready(bot, discord_fake)
+            await ready(bot, discord_fake)
             await until(lambda: discord_fake.commands, "the slash commands to be synced", detail=bot.tail)
             listed = first_listed(OFAC_ETH)
             dev.impersonate(listed)
@@ -67,7 +67,7 @@ class TestDiscordEndToEnd:
         cfg = write_config(tmp_path, dev, prices, discord_fake)
         discord_fake.hold_seconds = 30
         async with await BotProcess.start(cfg.path, "run", env=bot_env(**ENV)) as first:
-            await alerts_ready(first, discord_fake)
+            await ready(first, discord_fake)
             dev.send(dev.accounts[0], WATCHED, 10**18)
             await until(discord_fake.created.is_set, "the first alert to reach Discord", detail=first.tail)
             held = next(r for r in discord_fake.requests if r.method == "POST" and "/messages" in r.path).payload["nonce"]

@@ -12,8 +12,8 @@ from __future__ import annotations
 from pathlib import Path
 import pytest
 
-from tests.e2e.support import (ALERTS, OFAC_ETH, ROLE, WATCHED_BTC, WATCHED_ETH, BotConfig, BotProcess, alerts_ready,
-                               bot_env, get_json, ledger_rows, until)
+from tests.e2e.support import (ALERTS, OFAC_ETH, ROLE, WATCHED_BTC, WATCHED_ETH, BotConfig, BotProcess, bot_env,
+                               get_json, ledger_rows, ready, until)
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.esplora import EsploraFake, fake_address, make_tx
 from tests.fakes.ofac import FakeOfac
@@ -44,7 +44,7 @@ class TestFullRun:
         env = bot_env(DONATION_WATCH_DISCORD__TOKEN="fake-token")
 
         async with await BotProcess.start(config.write(), "run", name="first run", env=env) as first:
-            await alerts_ready(first, discord_fake)
+            await ready(first, discord_fake)
             donor = fake_address(70)
             esplora.add_tx(make_tx([(donor, 60_000_000)], [(WATCHED_BTC, 50_000_000), (donor, 9_990_000)]))
             esplora.mine()

@@ -99,9 +99,9 @@ class FakeDiscord:
         self.script: list[tuple[str, int, float]] = []  # (path fragment, status, retry_after) taken in order
         self.nonces: dict[tuple[int, str], tuple[dict[str, Any], datetime]] = {}
         self.identified = asyncio.Event()
-        self.identifies = 0  # IDENTIFY and RESUME frames received: each starts a session
+        self.identifies = 0  # IDENTIFY/RESUME received, over every connection
         self.gateways: set[web.WebSocketResponse] = set()  # gateway connections open now
-        self.most_gateways = 0  # the most gateway connections ever open at once
+        self.most_gateways_open = 0  # the most open at once (two clients on one token race: error 40060)
         self.commands: list[dict[str, Any]] = []
         self.hold_seconds = 0.0  # a create is stored at once but answered this much later (to kill the bot in between)
         self.created = asyncio.Event()
@@ -116,6 +116,11 @@ class FakeDiscord:
     def fail_next(self, path_fragment: str, status: int, retry_after: float = 0.05) -> None:
         """The next request whose path contains ``path_fragment`` answers ``status`` (429 with Via)."""
         self.script.append((path_fragment, status, retry_after))
+
+    @property
+    def gateways_open(self) -> int:
+        """Gateway connections open now."""
+        return len(self.gateways)
 
     def titles(self, channel_id: int) -> list[str]:
         """The title of each message stored in a channel (its first embed's), oldest first."""
@@ -294,7 +299,7 @@ class FakeDiscord:
         await ws.prepare(request)
         self._ws = ws
         self.gateways.add(ws)
-        self.most_gateways = max(self.most_gateways, len(self.gateways))
+        self.most_gateways_open = max(self.most_gateways_open, self.gateways_open)
         try:
             await self._session(ws)
         finally:

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import io
+
 import discord
 
 from ledger.database import Database
 from tests.bot.seed import seed
+from tests.fakes.esplora import EsploraFake, fake_address, make_tx
+from tests.watchers.bitcoin.conftest import fake, watch, watcher, watcher_factory  # noqa: F401 (fixtures)
+from tests.watchers.bitcoin.test_key_wallets import ZPUB
+from watchers.bitcoin import BitcoinWatcher
+from watchers.descriptors import RECEIVE, derive, parse_key_wallet
 
 
 class TestTotal:
@@ -140,3 +147,35 @@ class TestAutocomplete:
         alice = simcord_env.guild.add_member(simcord_env.create_user("alice"))
         choices = await alice.autocomplete(channel, "donations total", "wallet", "eth")
         assert choices == [{"name": "Relief (ETH) (ethereum)", "value": str(seeded.eth_wallet)}]
+
+
+class TestKeyWallet:
+    async def test_wallets_show_the_next_unused_address_and_move_on_once_it_is_paid(
+        self, simcord_env, db: Database, fake: EsploraFake, watcher: BitcoinWatcher
+    ) -> None:  # type: ignore[no-untyped-def]
+        """An xpub wallet shows receive/0 with a QR PNG decoding to it; once receive/0 is paid, receive/1."""
+        import zxingcpp
+        from PIL import Image
+
+        key = parse_key_wallet(ZPUB)
+        await watch(db, key.canonical)
+        assert (await watcher.poll()).ok  # derives the first window
+        channel = simcord_env.create_guild().create_text_channel("general")
+        alice = simcord_env.guild.add_member(simcord_env.create_user("alice"))
+
+        async def shown() -> tuple[discord.Embed, str]:
+            message = first(await alice.slash(channel, "donations wallets"))
+            (embed,), (png,) = message.embeds, message.attachments
+            (code,) = zxingcpp.read_barcodes(Image.open(io.BytesIO(await png.read())))
+            return embed, code.text
+
+        embed, qr = await shown()
+        first_address = derive(key, RECEIVE, 0)
+        assert embed.description.splitlines()[0] == f"`{first_address}`" and qr == first_address
+        assert embed.url == f"https://mempool.space/address/{first_address}"
+        assert {f.name for f in embed.fields} == {"Chain", "Derived from"}
+
+        fake.add_tx(make_tx([(fake_address(700), 60_000)], [(first_address, 50_000)]))
+        assert (await watcher.poll()).ok  # a mempool payment already uses the address
+        embed, qr = await shown()
+        assert embed.description.splitlines()[0] == f"`{derive(key, RECEIVE, 1)}`" and qr == derive(key, RECEIVE, 1)

@@ -12,6 +12,11 @@ from playwright.async_api import expect
 from tests.bot.web import seed
 from tests.bot.web.browser import ARTEFACTS, chromium
 from tests.bot.web.conftest import Served
+from tests.fakes.esplora import EsploraFake, fake_address, make_tx
+from tests.watchers.bitcoin.conftest import fake, watch, watcher, watcher_factory  # noqa: F401 (fixtures)
+from tests.watchers.bitcoin.test_key_wallets import ZPUB
+from watchers.bitcoin import BitcoinWatcher
+from watchers.descriptors import RECEIVE, derive, parse_key_wallet
 
 # The page's rendering does not depend on the database: one is enough here (the API tests run on both).
 pytestmark = pytest.mark.parametrize("db", ["sqlite"], indirect=True)
@@ -69,6 +74,28 @@ class TestQrCodes:
                 results = zxingcpp.read_barcodes(Image.open(io.BytesIO(png)))
                 decoded.append([r.text for r in results])
         assert decoded == [[seed.BTC_ADDRESS], [seed.ETH_ADDRESS]]
+
+    async def test_a_key_wallets_qr_decodes_to_its_next_unused_address(
+        self, served: Served, fake: EsploraFake, watcher: BitcoinWatcher, tmp_path: Path
+    ) -> None:
+        """An xpub wallet's QR code decodes to receive/0, and after receive/0 is paid, to receive/1."""
+        import zxingcpp
+        from PIL import Image
+
+        key = parse_key_wallet(ZPUB)
+        await watch(served.db, key.canonical)
+        assert (await watcher.poll()).ok
+        decoded = []
+        async with chromium(tmp_path / "profile") as browser:
+            page = await browser.new_page()
+            for paid in (False, True):
+                if paid:
+                    fake.add_tx(make_tx([(fake_address(900), 60_000)], [(derive(key, RECEIVE, 0), 50_000)]))
+                    assert (await watcher.poll()).ok
+                await page.goto(served.url + "/")
+                png = await page.locator(".wallet", has=page.locator(".key")).locator(".qr-box svg").screenshot()
+                decoded.append([r.text for r in zxingcpp.read_barcodes(Image.open(io.BytesIO(png)))])
+        assert decoded == [[derive(key, RECEIVE, 0)], [derive(key, RECEIVE, 1)]]
 
 
 class TestGoalBar:

@@ -1,4 +1,5 @@
-"""The page's HTML as served: escaping of operator text, the screening section with and without details, paging."""
+"""The page's HTML as served: escaping of operator text, the screening section with and without details, paging,
+an xpub wallet's next unused address."""
 
 from __future__ import annotations
 
@@ -6,6 +7,11 @@ import pytest
 
 from tests.bot.web import seed
 from tests.bot.web.conftest import Served
+from tests.fakes.esplora import EsploraFake, fake_address, make_tx
+from tests.watchers.bitcoin.conftest import fake, watch, watcher, watcher_factory  # noqa: F401 (fixtures)
+from tests.watchers.bitcoin.test_key_wallets import ZPUB
+from watchers.bitcoin import BitcoinWatcher
+from watchers.descriptors import RECEIVE, derive, parse_key_wallet
 
 MARKUP = '<script>alert("x")</script>'
 
@@ -53,3 +59,25 @@ class TestRecentDonations:
         """A cursor that is not an id is refused with a 400, not a traceback."""
         async with served.http.get(served.url + "/?before=x' OR 1=1") as r:
             assert r.status == 400 and "Traceback" not in await r.text()
+
+
+class TestKeyWallet:
+    async def test_the_next_unused_address_is_shown_and_moves_on_once_paid(
+        self, served: Served, fake: EsploraFake, watcher: BitcoinWatcher
+    ) -> None:
+        """An xpub wallet shows receive/0 (its QR labelled with it) and the key; after receive/0 is paid, receive/1."""
+        key = parse_key_wallet(ZPUB)
+        await watch(served.db, key.canonical)
+        html = await page(served)
+        assert "after the watcher&#39;s first sync" in html and "QR code of wpkh(" not in html  # nothing derived yet
+        assert (await watcher.poll()).ok
+        html = await page(served)
+        first_address, second = derive(key, RECEIVE, 0), derive(key, RECEIVE, 1)
+        assert f"<code>{first_address}</code>" in html and f'aria-label="QR code of {first_address}"' in html
+        assert f"<code>{key.canonical}</code>" in html and f"QR code of {key.canonical}" not in html
+        fake.add_tx(make_tx([(fake_address(800), 60_000)], [(first_address, 50_000)]))
+        fake.mine()
+        assert (await watcher.poll()).ok
+        html = await page(served)
+        assert f"<code>{second}</code>" in html and f'aria-label="QR code of {second}"' in html
+        assert first_address not in html.split('id="totals"')[0]

@@ -42,6 +42,7 @@ class TestFullRun:
                   .set("screening", ofac_url=ofac.url))
         ledger = config.database_url
         env = bot_env(DONATION_WATCH_DISCORD__TOKEN="fake-token")
+        dev.mine(1)  # the tip at the wallet's start height, as on a real chain: the first poll finds no past
 
         async with await BotProcess.start(config.write(), "run", name="first run", env=env) as first:
             await ready(first, discord_fake)

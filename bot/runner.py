@@ -126,9 +126,10 @@ async def poll_once(
         # is logged on the first failure of a streak.
         expected = isinstance(exc, EXPECTED_ERRORS)
         text = describe_error(exc)
-        first = health.failures == 0
-        log.warning("watcher failed chain=%s error=%s", watcher.chain, text,
-                    exc_info=(first and not expected) or log.isEnabledFor(logging.DEBUG))
+        if health.failures == 0 and not expected:
+            log.error("watcher crashed chain=%s error=%s", watcher.chain, text, exc_info=True)
+        else:  # the failed report says it (a scheduled run logs it once per streak, `poll --once` prints it)
+            log.debug("watcher failed chain=%s error=%s", watcher.chain, text, exc_info=log.isEnabledFor(logging.DEBUG))
         report = PollReport(chain=watcher.chain, errors=[text])
     if report.skipped:
         # Another instance holds this chain's poll lock and polls it: no news about this one's health.
@@ -160,6 +161,18 @@ async def poll_once(
         step = health.steps.setdefault(name, JobHealth())
         await run_guarded(f"after-poll step {name} (chain {watcher.chain})", hook, step)
     return report
+
+
+def tell_streak(chain: str, failures_before: int, report: PollReport, health: WatcherHealth) -> None:
+    """Log a chain's failing polls once when the streak starts and once when it ends, never per poll
+    (each poll retries every source several times: offline, that was a screenful a minute)."""
+    if report.skipped:
+        return
+    if not report.ok and failures_before == 0:
+        log.warning("chain=%s: poll failed: %s (retrying with back-off; said again when a poll works)",
+                    chain, health.last_error)
+    elif report.ok and failures_before:
+        log.info("chain=%s: polls work again after %d failed", chain, failures_before)
 
 
 class Runner:
@@ -204,7 +217,9 @@ class Runner:
             if health.skip:
                 health.skip -= 1
                 return
-            await poll_once(watcher, self.db, health, after=after)
+            before = health.failures
+            report = await poll_once(watcher, self.db, health, after=after)
+            tell_streak(watcher.chain, before, report, health)
 
         self.scheduler.add_job(self._track(job), "interval", seconds=seconds, id=f"watch:{watcher.chain}",
                                max_instances=1, coalesce=True, next_run_time=_now())

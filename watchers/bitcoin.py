@@ -136,7 +136,8 @@ class BitcoinWatcher:
             _count(report, await recheck_recent_blocks(self))
             checked = True
         except WatcherError as exc:
-            log.warning("bitcoin block re-check failed chain=%s error=%s", self.chain, exc)
+            # In the report, as every failure of a poll: the runner says it once per streak.
+            log.debug("bitcoin block re-check failed chain=%s error=%s", self.chain, exc)
             report.errors.append(f"re-check of recent blocks: {exc}")
         wallets, cursors, waiting, importing = await self._load()
         gate = asyncio.Semaphore(max(1, self.config.concurrency))
@@ -154,7 +155,7 @@ class BitcoinWatcher:
                         newest_page_only=wallet.id in importing,
                     )
                 except WatcherError as exc:
-                    log.warning("bitcoin address sync failed chain=%s wallet=%s error=%s", self.chain, wallet.address, exc)
+                    log.debug("bitcoin address sync failed chain=%s wallet=%s error=%s", self.chain, wallet.address, exc)
                     report.errors.append(f"{wallet.address}: {exc}")
                 except Exception as exc:  # noqa: BLE001 - one address's surprise must not stop the others
                     log.exception("bitcoin address sync crashed chain=%s wallet=%s", self.chain, wallet.address)

@@ -38,6 +38,8 @@ KEEP_RECENT = 256
 # A backfill writes its ranges in one transaction per this many ranges or transfers, whichever first.
 BACKFILL_WRITE_RANGES = 8
 BACKFILL_WRITE_TRANSFERS = 2_000
+# Finished range scans a backfill keeps ready while it writes (besides the scan_ahead in flight).
+SCANS_BUFFERED = 8
 # Rewinds one poll may do before it gives up and reports the chain as unsettled.
 MAX_REWINDS = 3
 
@@ -176,7 +178,7 @@ class BlockScanner:
             try:
                 await self._poll(report)
             except WatcherError as exc:
-                log.warning("poll failed chain=%s: %s", self.chain, exc)
+                log.debug("poll failed chain=%s: %s", self.chain, exc)  # in the report: the runner says it once per streak
                 report.errors.append(str(exc))
         report.requests = self.source.requests - before
         return report
@@ -327,7 +329,10 @@ class BlockScanner:
 
         History lies still: while one range is mapped and written, the node already answers the
         next ones, so a fast node is never left waiting for the client (and a slow one is still
-        asked for only a few ranges at a time). A failed scan cancels those in flight.
+        asked for only a few ranges at a time). A scan is started as soon as one finishes, not
+        when the caller takes the next: a transaction being written does not stall the node. At
+        most ``SCANS_BUFFERED`` finished scans wait for the caller (they hold only headers and
+        transfers). A failed scan cancels those in flight.
         """
         if not watched:
             for rng in ranges:
@@ -335,21 +340,28 @@ class BlockScanner:
             return
         todo = iter(ranges)
         flight: deque[tuple[tuple[int, int], asyncio.Task[Scanned]]] = deque()
+        ahead = max(1, self.scan_ahead)
+        stopped = False
 
-        def launch() -> None:
-            rng = next(todo, None)
-            if rng is not None:
-                flight.append((rng, asyncio.ensure_future(self.source.scan(rng[0], rng[1], watched))))
+        def launch(_: object = None) -> None:
+            while not stopped and len(flight) < ahead + SCANS_BUFFERED and sum(not t.done() for _, t in flight) < ahead:
+                rng = next(todo, None)
+                if rng is None:
+                    return
+                task = asyncio.ensure_future(self.source.scan(rng[0], rng[1], watched))
+                task.add_done_callback(launch)
+                flight.append((rng, task))
 
-        for _ in range(max(1, self.scan_ahead)):
-            launch()
+        launch()
         try:
             while flight:
-                rng, task = flight.popleft()
+                rng, task = flight[0]
                 scanned = await task
+                flight.popleft()
                 launch()
                 yield rng, scanned
         finally:
+            stopped = True
             for _, task in flight:
                 task.cancel()
             await asyncio.gather(*(t for _, t in flight), return_exceptions=True)

@@ -127,6 +127,8 @@ class App:
     @classmethod
     async def open(cls, settings: Settings, *, role: Role = "all", upgrade: bool = True) -> App:
         """Open the ledger (migrated to the newest schema) and make sure config wallets are watched."""
+        from sqlalchemy.exc import IntegrityError
+
         from bot.logs import add_settings_secrets
         from bot.history_wiring import plan_for_new_wallet
         from ledger.database import Database
@@ -135,14 +137,23 @@ class App:
         add_settings_secrets(settings)
         db = await Database.open(settings.database.effective_url(), upgrade=upgrade)
         try:
-            async with db.session() as session:
-                for wallet in settings.wallets:
-                    row, new = await upsert_wallet(
-                        session, wallet.chain, wallet.address, label=wallet.label, start_height=wallet.start_height
-                    )
-                    if new:
-                        log.info("watching new wallet chain=%s address=%s", wallet.chain, wallet.address)
-                        await plan_for_new_wallet(session, settings, row, since=wallet.since)
+            for attempt in (1, 2):
+                try:
+                    async with db.session() as session:
+                        for wallet in settings.wallets:
+                            row, new = await upsert_wallet(
+                                session, wallet.chain, wallet.address, label=wallet.label, start_height=wallet.start_height
+                            )
+                            if new:
+                                log.info("watching new wallet chain=%s address=%s", wallet.chain, wallet.address)
+                                await plan_for_new_wallet(session, settings, row, since=wallet.since)
+                    break
+                except IntegrityError:
+                    # Two instances starting at once on a new ledger both inserted a configured wallet:
+                    # the other one's commit won; read the wallets again (now they exist).
+                    if attempt == 2:
+                        raise
+                    log.info("another instance added the configured wallets at the same moment; reading them again")
         except BaseException:
             await db.close()
             raise

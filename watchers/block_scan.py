@@ -194,6 +194,13 @@ class BlockScanner:
         report.height = head.tip
         if stored is None:
             first = start_hint if start_hint is not None else head.tip
+            if first > head.tip:
+                # The wallets start above the tip: there is no past. Note that the chain was looked at
+                # (the cursor at the tip), so the blocks that come from now on are news, not a first poll's past.
+                async with self.db.session() as s:
+                    await self._set_cursor(s, head.tip, None)
+                log.info("first poll chain=%s: the wallets start at block %d, above the tip %d", self.chain, first, head.tip)
+                return
             synced, synced_hash = first - 1, None
             # From a start height, the blocks up to the tip seen now are the wallets' past: counted and
             # screened, not announced one by one (at the tip there is no past to catch up on).

@@ -158,6 +158,38 @@ class TestServe:
         assert events == ["job finished"] and channel.flushes == flushes_before + 1
 
 
+class TestTwoInstancesStarting:
+    async def test_an_instance_losing_the_race_for_a_configured_wallet_reads_it_again(self, db: Database, tmp_path: Path) -> None:
+        """Another instance inserts the configured wallet while this one starts: this one's insert loses on the
+        unique key (PostgreSQL) and it reads the wallet again instead of exiting with a traceback."""
+        from sqlalchemy import text
+
+        from ledger.wallets import upsert_wallet
+
+        settings = settings_for(db, tmp_path)
+        wallet = settings.wallets[0]
+        async with db.session() as other:  # the other instance, mid-start: its row inserted, not yet committed
+            await upsert_wallet(other, wallet.chain, wallet.address, label=wallet.label)
+            opening = asyncio.create_task(App.open(settings))
+            if db.url.get_backend_name() == "postgresql":
+                loop = asyncio.get_running_loop()
+                deadline = loop.time() + 30
+                waiting = 0
+                while not waiting and loop.time() < deadline and not opening.done():
+                    async with db.session() as s:  # our insert waits on the other's uncommitted row
+                        waiting = await s.scalar(text("SELECT count(*) FROM pg_locks WHERE NOT granted"))
+                    await asyncio.sleep(0.05)
+                assert waiting, "the starting instance never waited on the other's row"
+            else:
+                await asyncio.sleep(0.5)  # SQLite: it waits for the write lock and then sees the row
+        app = await opening
+        try:
+            async with db.session() as s:
+                assert len((await s.execute(select(Wallet))).scalars().all()) == 1
+        finally:
+            await app.close()
+
+
 class TestHealthz:
     async def test_200_then_503_when_a_watcher_lags(self, db: Database, tmp_path: Path) -> None:
         """/healthz is 200 right after start and 503, naming the chain, once a chain's lag passes its limit."""

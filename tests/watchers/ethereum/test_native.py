@@ -205,3 +205,20 @@ class TestFirstPollPast:
             said = [bool((e.detail or {}).get("history")) for e in events]
         assert said == [True, True, False]
 
+    async def test_wallets_starting_above_the_tip_have_no_past(self, db: Database, dev: DevChain, make_watcher: WatcherFactory) -> None:
+        """A first poll that finds the start height above the tip notes the chain as looked at: later donations are news."""
+        from sqlalchemy import select
+
+        from ledger.models import Event, EventKind
+
+        wallet = fresh_address(6)
+        await add_wallet(db, wallet, start_height=dev.height() + 1)
+        watcher = make_watcher()
+        assert (await watcher.poll()).ok
+        dev.send(dev.accounts[1], wallet, ETH)
+        dev.send(dev.accounts[2], wallet, ETH)
+        assert (await watcher.poll()).new == 2
+        async with db.session() as s:
+            events = (await s.execute(select(Event).where(Event.kind == EventKind.TRANSFER_NEW))).scalars()
+            assert [bool((e.detail or {}).get("history")) for e in events] == [False, False]
+

@@ -23,7 +23,11 @@ from tests.fakes.threaded import ServerThread
 from tests.screening.conftest import EXCERPT_1119
 
 TICK = 0.02
-MAX_STALL = 0.100
+# The longest stall as a share of the whole update: the parse done on the loop would hold it for most
+# of the update; done in a worker, the longest stall is a small part of it whatever the machine's
+# speed or load. (The absolute figure, ~20-100 ms on a quiet machine, is printed, not asserted:
+# speed is measured in benchmarks, never asserted in tests; under load it reached 331 ms.)
+MAX_SHARE = 0.25
 
 
 @pytest.fixture(autouse=True)
@@ -60,20 +64,23 @@ async def _longest_gap(stop: asyncio.Event) -> float:
 
 class TestLoopStall:
     async def test_a_large_list_update_keeps_the_loop_responsive(self, db: Database, tmp_path: Path) -> None:
-        """Downloading and installing a ~60 MB list never holds the loop for more than 100 ms at a time."""
+        """Downloading and installing a ~60 MB list never holds the loop for more than a small part of the update."""
         server = FakeOfac(body=large_sdn(2_000))
         assert len(server.body) > 50_000_000
         thread = ServerThread()
         await thread.run(server.start())
         stop = asyncio.Event()
         ticker = asyncio.create_task(_longest_gap(stop))
+        began = time.perf_counter()
         try:
             result = await update_ofac(db, ListsConfig(ofac_url=server.url, download_dir=tmp_path))
         finally:
+            took = time.perf_counter() - began
             stop.set()
             longest = await ticker
             await thread.run(server.stop())
             thread.close()
         assert result.outcome == "installed", result.reason
-        assert longest < MAX_STALL, f"the event loop stalled for {longest * 1000:.0f} ms"
+        print(f"longest loop stall {longest * 1000:.0f} ms of an update taking {took:.1f} s")
+        assert longest < MAX_SHARE * took, f"the event loop stalled for {longest * 1000:.0f} ms of {took:.1f} s"
 

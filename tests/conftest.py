@@ -49,6 +49,39 @@ async def _migrate(url: str) -> None:
     await db.close()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def no_network() -> Iterator[None]:
+    """Tests never reach past this machine: a connection to anything but a loopback address fails at once,
+    naming the address (services we cannot reach are faked by local servers in tests/fakes/)."""
+    import ipaddress
+    import socket
+
+    real_connect, real_connect_ex = socket.socket.connect, socket.socket.connect_ex
+
+    def check(sock: socket.socket, address: object) -> None:
+        if sock.family in (socket.AF_INET, socket.AF_INET6) and isinstance(address, tuple):
+            try:
+                loopback = ipaddress.ip_address(str(address[0]).split("%")[0]).is_loopback
+            except ValueError:
+                loopback = address[0] == "localhost"
+            if not loopback:
+                raise OSError(101, f"tests do not reach the network ({address[0]}:{address[1]}); use a fake in tests/fakes/")
+
+    def connect(sock: socket.socket, address: object) -> None:
+        check(sock, address)
+        real_connect(sock, address)  # type: ignore[arg-type]
+
+    def connect_ex(sock: socket.socket, address: object) -> int:
+        check(sock, address)
+        return real_connect_ex(sock, address)  # type: ignore[arg-type]
+
+    socket.socket.connect, socket.socket.connect_ex = connect, connect_ex  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        socket.socket.connect, socket.socket.connect_ex = real_connect, real_connect_ex  # type: ignore[method-assign]
+
+
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A migrated SQLite file, copied for each test (faster than migrating each time)."""

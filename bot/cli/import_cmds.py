@@ -134,8 +134,10 @@ def describe(chain: str, address: str, outcome: ImportOutcome, stored: Stored) -
 
     n = outcome.stored
     said = f"import {chain} {address}: {n} transfer{'' if n == 1 else 's'} stored as history"
+    if outcome.rejected:
+        said += f", {outcome.rejected} explorer leads rejected by the node"
     if stored.assets:
-        said += ", " + ", ".join(f"{amount(total, dec)} {asset}" for asset, (dec, _, total) in sorted(stored.assets.items()))
+        said += ": " + ", ".join(f"{amount(total, dec)} {asset}" for asset, (dec, _, total) in sorted(stored.assets.items()))
     why = f"{clip(stored.reason, 160) if stored.reason else 'no price yet'}; {RETRIED}"
     worth = display(exact_sum(stored.values), stored.currency)
     if stored.values and not stored.unvalued:
@@ -144,8 +146,6 @@ def describe(chain: str, address: str, outcome: ImportOutcome, stored: Stored) -
         said += f", worth {worth} at arrival for {len(stored.values)} of them ({stored.unvalued} not valued yet: {why})"
     elif stored.unvalued:
         said += f", not valued yet ({why})"
-    if outcome.rejected:
-        said += f", {outcome.rejected} explorer leads rejected by the node"
     if outcome.finished:
         return f"{said}; history complete"
     return f"{said}; history through block {outcome.through}; the running bot continues from there"

@@ -100,7 +100,7 @@ class TestImportValues:
                     for amount, at, _ in rows]
         assert [amount for amount, _, _ in rows] == list(AMOUNTS)
         assert [value for _, _, value in rows] == expected and len(set(expected)) == 3
-        assert out.splitlines()[-1] == (f"import bitcoin {ADDRESS}: 3 transfers stored as history, 0.7265 BTC, "
+        assert out.splitlines()[-1] == (f"import bitcoin {ADDRESS}: 3 transfers stored as history: 0.7265 BTC, "
                                         f"worth {display(exact_sum(expected), 'USD')} at arrival; history complete")
 
     def test_without_prices_the_history_is_kept_and_the_unvalued_are_counted(
@@ -115,5 +115,5 @@ class TestImportValues:
         assert code == 0, err
         assert [value for _, _, value in _stored(tmp_path)] == [None]
         last = out.splitlines()[-1]
-        assert last.startswith(f"import bitcoin {ADDRESS}: 1 transfer stored as history, 0.0008 BTC, not valued yet (")
+        assert last.startswith(f"import bitcoin {ADDRESS}: 1 transfer stored as history: 0.0008 BTC, not valued yet (")
         assert last.endswith("the running bot retries, or `donation-watch revalue`); history complete")

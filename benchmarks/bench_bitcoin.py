@@ -5,7 +5,14 @@ where 1% of the addresses receive a donation makes at most 1.05 x addresses + th
 actually new. The fake server runs on its own thread and event loop, the ledger on SQLite (or
 PostgreSQL with --db URL). The rate limit is set high so the figures measure the watcher.
 
+The first-sync case (``--case first-sync``) gives one address 10,000 past transactions and
+imports its history (``donation-watch import`` and the background import run the same code) with
+the rate limit set to ``--rate`` requests a second: Esplora pages the history 25 at a time, each
+page after the last, so the import is one request after another. Baseline: requests / rate, the
+time the rate limit alone allows; the figure is how close the import runs to it.
+
     python -m benchmarks bitcoin [-- --addresses 1000 --db postgresql+asyncpg://postgres@127.0.0.1/x]
+    python -m benchmarks bitcoin -- --case first-sync [--history 10000 --rate 20]
 """
 
 from __future__ import annotations
@@ -99,10 +106,75 @@ async def _bench(addresses: int, db_url: str | None, concurrency: int) -> int:
     return status
 
 
+async def _first_sync(history: int, rate: float, db_url: str | None) -> int:
+    """One wallet with ``history`` past transactions imported at ``rate`` requests a second."""
+    from ledger.history_import import plan_import
+    from watchers.bitcoin_history import BitcoinHistory
+    from watchers.evm_history import ImportProgress
+
+    server = ServerThread()
+    fake = EsploraFake()
+    url = await server.run(fake.start())
+    tmp = tempfile.TemporaryDirectory()
+    db = await Database.open(db_url or f"sqlite+aiosqlite:///{Path(tmp.name) / 'bench.db'}")
+    watcher = BitcoinWatcher(BitcoinChainConfig(name="bitcoin", esplora_urls=(url,), requests_per_second=rate), db)
+    status = 0
+    try:
+        wallet, donor = fake_address(1), fake_address(7)
+        started = time.perf_counter()
+        for block in range(history // 100 + 1):
+            for i in range(min(100, history - block * 100)):
+                fake.add_tx(make_tx([(donor, 100_000 + block)], [(wallet, 1_000 + block * 100 + i), (donor, 9_000)]))
+            fake.mine()
+        for _ in range(12):
+            fake.mine([])
+        async with db.session() as s:
+            row, _ = await upsert_wallet(s, "bitcoin", wallet)
+            await plan_import(s, row, force=True, unit="transactions")
+            wallet_id = row.id
+        assert wallet_id is not None
+        print(f"first sync: one address with {history} past transactions ({time.perf_counter() - started:.1f}s to script); "
+              f"rate limit {rate:g} requests/s; ledger {db.dialect}")
+        steps: list[tuple[float, int]] = []
+
+        def progress(p: ImportProgress) -> None:
+            steps.append((time.perf_counter(), p.done))
+
+        importer = BitcoinHistory(db, watcher.client, "bitcoin")
+        before = fake.total_requests()
+        start = time.perf_counter()
+        outcome = await importer.run(wallet_id, progress=progress)
+        took = time.perf_counter() - start
+        served = fake.total_requests() - before
+        ideal = served / rate
+        print(f"first sync: {served} requests, {took:.2f}s; the rate limit allows {ideal:.2f}s ({served} / {rate:g}); "
+              f"{took / ideal:.2f}x the ideal, {served / took:.1f} requests/s of {rate:g}; "
+              f"{outcome.stored} transfers stored, {len(steps)} progress steps")
+        if outcome.stored != history or not outcome.finished:
+            print(f"FAIL: stored {outcome.stored} of {history} (finished: {outcome.finished})")
+            status = 1
+    finally:
+        await watcher.close()
+        await db.close()
+        await server.run(fake.stop())
+        server.close()
+        tmp.cleanup()
+    return status
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="bench_bitcoin")
+    parser.add_argument("--case", choices=("poll", "first-sync", "both"), default="both",
+                        help="poll: 1,000 addresses polled; first-sync: one address's long history imported at the rate limit")
     parser.add_argument("--addresses", type=int, default=1_000)
     parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--history", type=int, default=10_000, help="past transactions of the first-sync address")
+    parser.add_argument("--rate", type=float, default=20.0, help="the first sync's rate limit, requests per second")
     parser.add_argument("--db", default=None, help="ledger URL (default: a temporary SQLite file)")
     args = parser.parse_args(argv)
-    return asyncio.run(_bench(args.addresses, args.db, args.concurrency))
+    status = 0
+    if args.case in ("poll", "both"):
+        status |= asyncio.run(_bench(args.addresses, args.db, args.concurrency))
+    if args.case in ("first-sync", "both"):
+        status |= asyncio.run(_first_sync(args.history, args.rate, args.db))
+    return status

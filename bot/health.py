@@ -1,5 +1,5 @@
-"""Plugin: `GET /healthz` — 200 when every watcher this instance runs polled well within its allowed
-lag and no sanctions list is stale (screening.health's rule, `screening.max_list_age_days`); else 503 with the reasons as JSON."""
+"""Plugin: `GET /healthz` — 200 when every chain was polled well (by this instance or another
+sharing the ledger) within its allowed lag and no sanctions list is stale (screening.health's rule, `screening.max_list_age_days`); else 503 with the reasons as JSON."""
 
 from __future__ import annotations
 
@@ -25,31 +25,21 @@ def allowed_lag(spec: Any) -> float:
 
 async def problems(app: App, now: datetime | None = None) -> tuple[list[str], dict[str, Any]]:
     """What is wrong (sentences) and the figures behind it, as /healthz reports them."""
+    from ledger.chain_health import last_good_polls
     from ledger.scan_gaps import open_gaps
     from screening.health import is_stale
     from screening.store import current_versions, sources
 
     now = now or datetime.now(timezone.utc)
     reasons: list[str] = []
-    chains: dict[str, Any] = {}
-    if app.runs("watchers"):
-        for name, spec in app.settings.chains.items():
-            health = app.runner.health.get(name)
-            last_ok = health.last_ok_at if health else None
-            since = last_ok or app.started_at
-            lag = (now - since).total_seconds()
-            chains[name] = {"last_ok_at": last_ok.isoformat() if last_ok else None, "height": health.height if health else None,
-                            "seconds_since_ok": round(lag, 1), "allowed_seconds": allowed_lag(spec)}
-            if lag > allowed_lag(spec):
-                error = f" (last error: {health.last_error})" if health and health.last_error else ""
-                reasons.append(f"the {name} watcher has not polled successfully for {lag:.0f} s "
-                               f"(allowed {allowed_lag(spec):.0f} s){error}")
     lists: dict[str, Any] = {}
     max_age = timedelta(days=app.settings.screening.max_list_age_days)
     async with app.db.session() as s:
         versions = await current_versions(s)
         states = await sources(s)
-        gaps = await open_gaps(s) if app.runs("watchers") else []
+        gaps = await open_gaps(s)
+        shared = await last_good_polls(s)
+    chains = _chains(app, now, shared, reasons)
     for gap in gaps:
         chains.setdefault(gap.chain, {}).setdefault("unchecked", []).append(
             {"missing": gap.kind, "from_height": gap.from_height, "to_height": gap.to_height})
@@ -76,6 +66,27 @@ async def problems(app: App, now: datetime | None = None) -> tuple[list[str], di
     return reasons, {"chains": chains, "lists": lists, "jobs": jobs}
 
 
+def _chains(app: App, now: datetime, shared: dict[str, Any], reasons: list[str]) -> dict[str, Any]:
+    """Each chain's lag since its last good poll — this instance's, or another's from the ledger
+    (a standby watcher and a `bot`-role instance poll nothing themselves, yet say whether the chain is followed)."""
+    chains: dict[str, Any] = {}
+    for name, spec in app.settings.chains.items():
+        health = app.runner.health.get(name)
+        row = shared.get(name)
+        candidates = [t for t in (health.last_ok_at if health else None, row.last_ok_at if row else None) if t is not None]
+        last_ok = max(candidates, default=None)
+        lag = (now - (last_ok or app.started_at)).total_seconds()
+        height = max((h for h in (health.height if health else None, row.height if row else None) if h is not None), default=None)
+        chains[name] = {"last_ok_at": last_ok.isoformat() if last_ok else None, "height": height,
+                        "polled_by": row.instance if row else None,
+                        "seconds_since_ok": round(lag, 1), "allowed_seconds": allowed_lag(spec)}
+        if lag > allowed_lag(spec):
+            error = f" (last error: {health.last_error})" if health and health.last_error else ""
+            reasons.append(f"the {name} watcher has not polled successfully for {lag:.0f} s "
+                           f"(allowed {allowed_lag(spec):.0f} s){error}")
+    return chains
+
+
 async def healthz(request: web.Request) -> web.Response:
     """200 {"ok": true, ...} or 503 {"ok": false, "reasons": [...], ...}."""
     from aiohttp import web
@@ -87,7 +98,7 @@ async def healthz(request: web.Request) -> web.Response:
         reasons, figures = await problems(app)
     except Exception as exc:  # noqa: BLE001 - an unreachable database is itself the answer
         reasons, figures = [f"the database cannot be read: {type(exc).__name__}: {exc}"], {}
-    body = {"ok": not reasons, "role": app.role, "reasons": reasons, **figures}
+    body = {"ok": not reasons, "role": app.role, "leading": sorted(app.leading), "reasons": reasons, **figures}
     return web.json_response(body, status=200 if not reasons else 503)
 
 

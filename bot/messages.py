@@ -104,17 +104,34 @@ _TRANSFER_TITLES = {
 }
 
 
-def transfer_status_text(details: TransferDetails) -> str:
+def transfer_status_text(details: TransferDetails, status: str | None = None, block_height: int | None = None) -> str:
+    """The transfer's status and where it is: as it stands now, or as an event recorded it."""
     t = details.transfer
-    if t.status == TransferStatus.ORPHANED:
+    status = status or str(t.status)
+    if status == TransferStatus.ORPHANED:
         return "dropped from the chain (not counted)"
-    where = f"block {t.block_height:,}" if t.block_height is not None else "mempool"
-    return f"{t.status} ({where})"
+    height = block_height if block_height is not None else t.block_height
+    where = f"block {height:,}" if height is not None else "mempool"
+    return f"{status} ({where})"
 
 
-def transfer_message(details: TransferDetails, settings: Settings, kind: str, at: datetime | None = None) -> Message:
-    """A donation as it stands now; every later event about it renders the whole message again."""
+def status_at(event: Event) -> tuple[str | None, int | None]:
+    """The status (and block height, when recorded) a transfer event moved its transfer to."""
+    d: dict[str, Any] = event.detail or {}
+    status = d.get("status") if str(event.kind) == EventKind.TRANSFER_NEW else d.get("to")
+    height = d.get("block_height")
+    return (str(status) if status else None), (int(height) if isinstance(height, int) else None)
+
+
+def transfer_message(
+    details: TransferDetails, settings: Settings, kind: str, at: datetime | None = None,
+    status: str | None = None, block_height: int | None = None,
+) -> Message:
+    """A donation with the status its event recorded (by default as it stands now); every later event
+    about it renders the whole message again. Each message so says something new: a "new donation"
+    read after its confirmation still says pending, and the "confirmed" one that follows is news."""
     t, w = details.transfer, details.wallet
+    status = status or str(t.status)
     value = f"{amount(t.amount, t.decimals)} {t.asset}"
     senders = details.senders
     frm = ", ".join(senders[:3]) + (f" and {len(senders) - 3} more" if len(senders) > 3 else "") if senders else "unknown"
@@ -124,11 +141,11 @@ def transfer_message(details: TransferDetails, settings: Settings, kind: str, at
         fields=[
             MessageField("Amount", value),
             MessageField("Wallet", w.label or w.address),
-            MessageField("Status", transfer_status_text(details)),
+            MessageField("Status", transfer_status_text(details, status, block_height)),
             MessageField("From", frm, inline=False),
             MessageField("Transaction", t.txid, inline=False),
         ],
-        severity=Severity.WARNING if t.status == TransferStatus.ORPHANED else Severity.INFO,
+        severity=Severity.WARNING if status == TransferStatus.ORPHANED else Severity.INFO,
         subject=f"transfer:{t.id}",
         timestamp=at,
     )
@@ -146,7 +163,8 @@ async def render_event(session: AsyncSession, event: Event, settings: Settings) 
         details = await transfer_details(session, event.transfer_id) if event.transfer_id else None
         if details is None or not announced(details, settings):
             return None
-        return transfer_message(details, settings, kind, event.created_at)
+        status, height = status_at(event)
+        return transfer_message(details, settings, kind, event.created_at, status, height)
     if kind == EventKind.SANCTIONS_HIT:
         return await _sanctions_hit(session, event, settings)
     if kind == EventKind.SANCTIONS_DELISTED:

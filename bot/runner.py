@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import socket
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -99,6 +101,20 @@ async def run_guarded(what: str, fn: Callable[[], Awaitable[object]], health: Jo
     return True
 
 
+INSTANCE = f"{socket.gethostname()}:{os.getpid()}"
+
+
+async def _share_good_poll(db: Database, chain: str, health: WatcherHealth) -> None:
+    """Tell the other instances (their /healthz) that this chain is followed; a failure here is only logged."""
+    from ledger.chain_health import record_good_poll
+
+    try:
+        async with db.session() as s:
+            await record_good_poll(s, chain, health.last_ok_at or _now(), health.height, INSTANCE)
+    except Exception as exc:  # noqa: BLE001 - the poll itself succeeded and is stored
+        log.warning("could not note the good poll of %s for other instances: %s", chain, describe_error(exc))
+
+
 async def poll_once(
     watcher: Watcher, db: Database, health: WatcherHealth, *, after: Sequence[AfterPoll] = ()
 ) -> PollReport:
@@ -110,9 +126,10 @@ async def poll_once(
         # is logged on the first failure of a streak.
         expected = isinstance(exc, EXPECTED_ERRORS)
         text = describe_error(exc)
-        first = health.failures == 0
-        log.warning("watcher failed chain=%s error=%s", watcher.chain, text,
-                    exc_info=(first and not expected) or log.isEnabledFor(logging.DEBUG))
+        if health.failures == 0 and not expected:
+            log.error("watcher crashed chain=%s error=%s", watcher.chain, text, exc_info=True)
+        else:  # the failed report says it (a scheduled run logs it once per streak, `poll --once` prints it)
+            log.debug("watcher failed chain=%s error=%s", watcher.chain, text, exc_info=log.isEnabledFor(logging.DEBUG))
         report = PollReport(chain=watcher.chain, errors=[text])
     if report.skipped:
         # Another instance holds this chain's poll lock and polls it: no news about this one's health.
@@ -120,6 +137,7 @@ async def poll_once(
     if report.ok:
         health.last_ok_at = _now()
         health.height = report.height if report.height is not None else health.height
+        await _share_good_poll(db, watcher.chain, health)
         if health.announced:
             async with db.session() as s:
                 await record_event(s, EventKind.WATCHER_RECOVERED, chain=watcher.chain, after_failures=health.failures)
@@ -143,6 +161,18 @@ async def poll_once(
         step = health.steps.setdefault(name, JobHealth())
         await run_guarded(f"after-poll step {name} (chain {watcher.chain})", hook, step)
     return report
+
+
+def tell_streak(chain: str, failures_before: int, report: PollReport, health: WatcherHealth) -> None:
+    """Log a chain's failing polls once when the streak starts and once when it ends, never per poll
+    (each poll retries every source several times: offline, that was a screenful a minute)."""
+    if report.skipped:
+        return
+    if not report.ok and failures_before == 0:
+        log.warning("chain=%s: poll failed: %s (retrying with back-off; said again when a poll works)",
+                    chain, health.last_error)
+    elif report.ok and failures_before:
+        log.info("chain=%s: polls work again after %d failed", chain, failures_before)
 
 
 class Runner:
@@ -187,7 +217,9 @@ class Runner:
             if health.skip:
                 health.skip -= 1
                 return
-            await poll_once(watcher, self.db, health, after=after)
+            before = health.failures
+            report = await poll_once(watcher, self.db, health, after=after)
+            tell_streak(watcher.chain, before, report, health)
 
         self.scheduler.add_job(self._track(job), "interval", seconds=seconds, id=f"watch:{watcher.chain}",
                                max_instances=1, coalesce=True, next_run_time=_now())

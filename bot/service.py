@@ -4,6 +4,7 @@ a bounded, clean stop on SIGTERM/SIGINT (no new work, the job in flight finished
 from __future__ import annotations
 
 import asyncio
+import errno
 import gc
 import logging
 import signal
@@ -70,7 +71,8 @@ async def start_http(app: App) -> web.AppRunner | None:
         await site.start()
     except OSError as exc:
         await runner.cleanup()
-        raise ConfigError("settings", "http.port", f"cannot listen on {cfg.host}:{cfg.port} ({exc.strerror}); "
+        why = "another program listens there" if exc.errno == errno.EADDRINUSE else exc.strerror
+        raise ConfigError(app.settings.origin_of("http.port"), "http.port", f"cannot listen on {cfg.host}:{cfg.port} ({why}); "
                           "choose a free port or set http.enabled = false") from None
     for address in runner.addresses:
         host, port = address[0], address[1]

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, Field, PrivateAttr, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, SettingsError
 
 from bot.chains import FAMILIES, family_of
@@ -63,14 +63,24 @@ class DatabaseSettings(_Strict):
         return make_url(self.url).set(password=self.password.get_secret_value()).render_as_string(hide_password=False)
 
 
+def _snowflake(value: int) -> int:
+    if not 0 < value < 2**64:
+        raise ValueError("is not a Discord id (ids are positive numbers; in Discord turn on Developer Mode, "
+                         "then right-click the server, channel or role and choose Copy ID)")
+    return value
+
+
+Snowflake = Annotated[int, AfterValidator(_snowflake)]  # a Discord id: a positive 64-bit number
+
+
 class DiscordSettings(_Strict):
     """Where messages go; with no token they are printed to the console."""
 
     token: SecretStr | None = None
-    guild_id: int | None = None  # slash commands are synced to this guild, so they appear at once
-    alerts_channel_id: int | None = None
-    summary_channel_id: int | None = None
-    operator_role_id: int | None = None  # may use /watch and /screen; mentioned by sanctions alerts
+    guild_id: Snowflake | None = None  # slash commands are synced to this guild, so they appear at once
+    alerts_channel_id: Snowflake | None = None
+    summary_channel_id: Snowflake | None = None
+    operator_role_id: Snowflake | None = None  # may use /watch and /screen; mentioned by sanctions alerts
     api_base: str | None = None  # a Discord REST proxy instead of https://discord.com/api/v10
     gateway_url: str | None = None  # with it, the gateway instead of wss://gateway.discord.gg/
 
@@ -251,6 +261,13 @@ class Settings(BaseSettings):
     alerts: AlertSettings = AlertSettings()
     summary: SummarySettings = SummarySettings()
     explorers: dict[str, Explorer] = {}  # per chain name; defaults in explorer_for()
+    # The file these settings were read from (load_settings): errors found later (a busy port) name it.
+    _source: str = PrivateAttr(default="settings")
+
+    def origin_of(self, key: str) -> str:
+        """Where ``key``'s value came from, as a ConfigError names it: its environment variable or the file."""
+        var = _env_var_for(key)
+        return f"environment variable {var}" if var else self._source
 
     @classmethod
     def settings_customise_sources(
@@ -458,7 +475,9 @@ def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
         raise ConfigError(shown, None, f"TOML syntax error: {exc}") from None
     _reject_secrets(shown, data)
     try:
-        return Settings(**data)
+        settings = Settings(**data)
+        settings._source = shown
+        return settings
     except SettingsError as exc:
         # pydantic-settings could not parse a nested value from the environment (it expects JSON).
         found = re.search(r'field "([^"]+)"', str(exc))

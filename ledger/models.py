@@ -150,6 +150,8 @@ class ChainCursor(SQLModel, table=True):
     height: int = Field(sa_column=Column(BigInteger, nullable=False))
     block_hash: Optional[str] = Field(default=None, max_length=80)
     updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    # The tip when the chain was first polled: transfers in blocks up to it are the wallets' past (history).
+    history_until: Optional[int] = Field(default=None, sa_column=Column(BigInteger, nullable=True))
 
 
 class RecentBlock(SQLModel, table=True):
@@ -236,3 +238,4 @@ from ledger import valuation_tables  # noqa: E402,F401
 from ledger import chat_tables  # noqa: E402,F401
 from ledger import history_tables  # noqa: E402,F401
 from ledger import derived_tables  # noqa: E402,F401
+from ledger import chain_health  # noqa: E402,F401

@@ -1,4 +1,8 @@
-"""The snapshot shipped with the package: OFAC's addresses of 2025-11-19, in force until a real download."""
+"""The snapshot shipped with the package: OFAC's list of 2025-11-19, in force until a real download.
+
+Generated from that day's SDN_ADVANCED.XML (see data/SOURCE.md and screening.snapshot), so a hit
+on it names the party, the programmes and the listing date like a hit on a downloaded list.
+"""
 
 from __future__ import annotations
 
@@ -6,32 +10,24 @@ import hashlib
 from datetime import date
 from importlib import resources
 
-from screening.model import ListedAddress, ParsedList
+from screening.model import ParsedList
 from screening.ofac_xml import SOURCE
-from screening.plain_list import parse_lines
+from screening.snapshot import load
 
 SNAPSHOT_DATE = date(2025, 11, 19)
 ORIGIN = f"bundled snapshot of {SNAPSHOT_DATE.isoformat()}"
-ASSETS = ("XBT", "ETH", "USDT", "USDC")
+FILE = f"ofac_sdn_{SNAPSHOT_DATE.isoformat()}.csv.gz"
 
 
 def load_bundled() -> ParsedList:
     """The bundled snapshot as a version of the OFAC SDN source."""
-    digest = hashlib.sha256()
-    entries: list[ListedAddress] = []
-    skipped: list[str] = []
-    folder = resources.files("screening") / "data"
-    for asset in ASSETS:
-        data = (folder / f"sanctioned_addresses_{asset}.txt").read_bytes()
-        digest.update(data)
-        found, bad = parse_lines(data.decode("ascii").splitlines(), source=SOURCE, asset=asset, where=f"bundled {asset}")
-        entries.extend(found)
-        skipped.extend(bad)
+    data = (resources.files("screening") / "data" / FILE).read_bytes()
+    entries, skipped = load(data, where=f"bundled {FILE}")
     return ParsedList(
         source=SOURCE,
         origin=ORIGIN,
         published=SNAPSHOT_DATE,
-        sha256=digest.hexdigest(),
+        sha256=hashlib.sha256(data).hexdigest(),
         entries=tuple(entries),
         skipped=tuple(skipped),
     )

@@ -87,6 +87,6 @@ async def assess(
         state.failure_announced = state.stale_announced = False
         told.append(EventKind.SANCTIONS_LIST_OK)
     await session.flush()
-    for kind in told:
-        log.warning("sanctions list event=%s source=%s", kind, source)
+    for kind in told:  # the event itself is what people read (channels, `sanctions update|status`)
+        log.debug("sanctions list event=%s source=%s", kind, source)
     return SourceHealth(source, failing, stale, tuple(told))

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ledger.screening_tables import ScreeningHit
 
+from ledger.types import utcnow
+from screening.health import DEFAULT_MAX_AGE, is_stale
 from screening.index import ListVersionInfo
 from screening.store import current_versions, info_of, sources
 
@@ -25,6 +27,8 @@ class SourceStatus:
     last_error: str | None
     active_hits: int = 0
     delisted_hits: int = 0
+    # Older than the staleness limit and not confirmed current within it (screening.health.is_stale).
+    stale: bool = False
 
     def age_days(self, now: datetime) -> int | None:
         """Days since the version in force was published (None when its date is unknown)."""
@@ -33,8 +37,9 @@ class SourceStatus:
         return (now.date() - self.in_force.published).days
 
 
-async def list_status(session: AsyncSession) -> list[SourceStatus]:
-    """Every source's status, sorted by name."""
+async def list_status(session: AsyncSession, *, max_age: timedelta = DEFAULT_MAX_AGE, now: datetime | None = None) -> list[SourceStatus]:
+    """Every source's status, sorted by name; ``max_age`` is the staleness limit (screening.max_list_age_days)."""
+    now = now or utcnow()
     versions = await current_versions(session)
     counts: dict[tuple[str, bool], int] = {}
     rows = await session.execute(
@@ -56,6 +61,7 @@ async def list_status(session: AsyncSession) -> list[SourceStatus]:
                 last_error=state.last_error,
                 active_hits=counts.get((state.source, True), 0),
                 delisted_hits=counts.get((state.source, False), 0),
+                stale=is_stale(version, state, now, max_age),
             )
         )
     return out

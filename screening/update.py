@@ -80,7 +80,8 @@ async def _fail(db: Database, source: str, exc: ScreeningListError) -> UpdateRes
         await record_failure(s, source, exc.reason)
     in_force = await _in_force(db, source)
     kept = f"; still in force: {in_force.describe()}" if in_force else "; no version of this list is in force"
-    log.error("list update failed source=%s reason=%s%s", source, exc.reason, kept)
+    # Said once, by whoever asked: `sanctions update` prints it, the bot's scheduled job logs it.
+    log.debug("list update failed source=%s reason=%s%s", source, exc.reason, kept)
     return UpdateResult(source, "failed", in_force=in_force, reason=exc.reason + kept)
 
 

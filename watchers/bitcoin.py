@@ -60,9 +60,10 @@ class _Cursor(NamedTuple):
     chain_tx_count: int
     mempool_tx_count: int
     newest_txid: str | None
+    synced: bool = True  # False before the address's first sync: what it finds confirmed then is its past
 
 
-_NO_CURSOR = _Cursor(0, 0, None)
+_NO_CURSOR = _Cursor(0, 0, None, synced=False)
 
 
 class BitcoinWatcher:
@@ -135,7 +136,8 @@ class BitcoinWatcher:
             _count(report, await recheck_recent_blocks(self))
             checked = True
         except WatcherError as exc:
-            log.warning("bitcoin block re-check failed chain=%s error=%s", self.chain, exc)
+            # In the report, as every failure of a poll: the runner says it once per streak.
+            log.debug("bitcoin block re-check failed chain=%s error=%s", self.chain, exc)
             report.errors.append(f"re-check of recent blocks: {exc}")
         wallets, cursors, waiting, importing = await self._load()
         gate = asyncio.Semaphore(max(1, self.config.concurrency))
@@ -153,7 +155,7 @@ class BitcoinWatcher:
                         newest_page_only=wallet.id in importing,
                     )
                 except WatcherError as exc:
-                    log.warning("bitcoin address sync failed chain=%s wallet=%s error=%s", self.chain, wallet.address, exc)
+                    log.debug("bitcoin address sync failed chain=%s wallet=%s error=%s", self.chain, wallet.address, exc)
                     report.errors.append(f"{wallet.address}: {exc}")
                 except Exception as exc:  # noqa: BLE001 - one address's surprise must not stop the others
                     log.exception("bitcoin address sync crashed chain=%s wallet=%s", self.chain, wallet.address)
@@ -216,8 +218,8 @@ class BitcoinWatcher:
         address = wallet.address
         stats = await self.client.address_stats(address)
         counts_same = (stats.chain_tx_count, stats.mempool_tx_count) == (cursor.chain_tx_count, cursor.mempool_tx_count)
-        if counts_same and not waiting:
-            return
+        if counts_same and not waiting and cursor.synced:
+            return  # (an address never synced gets its cursor even when it is empty: its first donation is news)
         # The mempool first, then the chain (electrs' own order): a transaction confirmed between
         # the two reads is then in at least one of them.
         mempool: list[TxView] = []
@@ -260,8 +262,9 @@ class BitcoinWatcher:
             if item is not None:
                 items.append(item)
         async with self.db.session() as s:
-            if newest_page_only and cursor.newest_txid is None:
-                # The wallet's first sync while its import runs: its confirmed past is history too.
+            if (newest_page_only and cursor.newest_txid is None) or not cursor.synced:
+                # A wallet's first sync (or its first while its import runs): what is already confirmed
+                # is its past, counted and screened but not announced one by one; the mempool is news.
                 past = [i for i in items if i.block_height is not None]
                 result = await record_transfers(s, past, history=True)
                 result.merge(await record_transfers(s, [i for i in items if i.block_height is None]))

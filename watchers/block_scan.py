@@ -38,6 +38,8 @@ KEEP_RECENT = 256
 # A backfill writes its ranges in one transaction per this many ranges or transfers, whichever first.
 BACKFILL_WRITE_RANGES = 8
 BACKFILL_WRITE_TRANSFERS = 2_000
+# Finished range scans a backfill keeps ready while it writes (besides the scan_ahead in flight).
+SCANS_BUFFERED = 8
 # Rewinds one poll may do before it gives up and reports the chain as unsettled.
 MAX_REWINDS = 3
 
@@ -176,7 +178,7 @@ class BlockScanner:
             try:
                 await self._poll(report)
             except WatcherError as exc:
-                log.warning("poll failed chain=%s: %s", self.chain, exc)
+                log.debug("poll failed chain=%s: %s", self.chain, exc)  # in the report: the runner says it once per streak
                 report.errors.append(str(exc))
         report.requests = self.source.requests - before
         return report
@@ -193,9 +195,14 @@ class BlockScanner:
         if stored is None:
             first = start_hint if start_hint is not None else head.tip
             synced, synced_hash = first - 1, None
-            log.info("first poll chain=%s: starting at block %d", self.chain, first)
+            # From a start height, the blocks up to the tip seen now are the wallets' past: counted and
+            # screened, not announced one by one (at the tip there is no past to catch up on).
+            past_until = head.tip if first < head.tip else None
+            log.info("first poll chain=%s: starting at block %d%s", self.chain, first,
+                     f" (blocks up to {past_until} are history)" if past_until is not None else "")
         else:
             synced, synced_hash = stored
+            past_until = cursor.history_until if cursor is not None else None
         async with self.db.session() as s:
             # From here on the live scan covers these wallets above `synced`; their imports end there.
             await set_live_from(s, self.chain, list(watched.values()), synced)
@@ -213,7 +220,7 @@ class BlockScanner:
                 synced, synced_hash = await self._rewind(synced, report)
                 rewinds += 1
                 continue
-            await self._store(scanned, head.confirmed, report)
+            await self._store(scanned, head.confirmed, report, past_until)
             synced, synced_hash = rng[1], scanned.headers[-1].hash
         fill = getattr(self.source, "fill", None)
         if fill is not None:
@@ -249,11 +256,20 @@ class BlockScanner:
         report.confirmed += len(result.confirmed)
         report.orphaned += len(result.orphaned)
 
-    async def _store(self, scanned: Scanned, confirmed: int, report: PollReport) -> None:
-        """Transfers, block hashes and the cursor of one range, in one transaction."""
+    async def _store(self, scanned: Scanned, confirmed: int, report: PollReport, past_until: int | None = None) -> None:
+        """Transfers, block hashes and the cursor of one range, in one transaction; transfers in blocks up to
+        ``past_until`` (the tip at the chain's first poll) are recorded as history."""
         first, last = scanned.headers[0], scanned.headers[-1]
+        items = _with_status(scanned.transfers, confirmed)
+        is_past = [past_until is not None and t.block_height is not None and t.block_height <= past_until for t in items]
+        past = [t for t, old in zip(items, is_past) if old]
+        news = [t for t, old in zip(items, is_past) if not old]
         async with self.db.session() as s:
-            self._count(report, await record_transfers(s, _with_status(scanned.transfers, confirmed)))
+            result = await record_transfers(s, past, history=True) if past else None
+            written = await record_transfers(s, news)
+            if result is not None:
+                written.merge(result)
+            self._count(report, written)
             await note_unchecked(s, self.chain, scanned)
             await s.execute(
                 delete(RecentBlock).where(
@@ -263,13 +279,13 @@ class BlockScanner:
             )
             kept = [h for h in scanned.headers if h.height > last.height - self.keep_recent]
             s.add_all(RecentBlock(chain=self.chain, height=h.height, block_hash=h.hash, parent_hash=h.parent_hash) for h in kept)
-            await self._set_cursor(s, last.height, last.hash)
+            await self._set_cursor(s, last.height, last.hash, history_until=past_until)
         log.debug("stored chain=%s blocks=%d..%d transfers=%d", self.chain, first.height, last.height, len(scanned.transfers))
 
-    async def _set_cursor(self, s: AsyncSession, height: int, block_hash: str | None) -> None:
+    async def _set_cursor(self, s: AsyncSession, height: int, block_hash: str | None, *, history_until: int | None = None) -> None:
         cursor = await s.get(ChainCursor, self.chain)
         if cursor is None:
-            s.add(ChainCursor(chain=self.chain, height=height, block_hash=block_hash))
+            s.add(ChainCursor(chain=self.chain, height=height, block_hash=block_hash, history_until=history_until))
         else:
             cursor.height, cursor.block_hash, cursor.updated_at = height, block_hash, utcnow()
         await s.flush()
@@ -313,7 +329,10 @@ class BlockScanner:
 
         History lies still: while one range is mapped and written, the node already answers the
         next ones, so a fast node is never left waiting for the client (and a slow one is still
-        asked for only a few ranges at a time). A failed scan cancels those in flight.
+        asked for only a few ranges at a time). A scan is started as soon as one finishes, not
+        when the caller takes the next: a transaction being written does not stall the node. At
+        most ``SCANS_BUFFERED`` finished scans wait for the caller (they hold only headers and
+        transfers). A failed scan cancels those in flight.
         """
         if not watched:
             for rng in ranges:
@@ -321,21 +340,28 @@ class BlockScanner:
             return
         todo = iter(ranges)
         flight: deque[tuple[tuple[int, int], asyncio.Task[Scanned]]] = deque()
+        ahead = max(1, self.scan_ahead)
+        stopped = False
 
-        def launch() -> None:
-            rng = next(todo, None)
-            if rng is not None:
-                flight.append((rng, asyncio.ensure_future(self.source.scan(rng[0], rng[1], watched))))
+        def launch(_: object = None) -> None:
+            while not stopped and len(flight) < ahead + SCANS_BUFFERED and sum(not t.done() for _, t in flight) < ahead:
+                rng = next(todo, None)
+                if rng is None:
+                    return
+                task = asyncio.ensure_future(self.source.scan(rng[0], rng[1], watched))
+                task.add_done_callback(launch)
+                flight.append((rng, task))
 
-        for _ in range(max(1, self.scan_ahead)):
-            launch()
+        launch()
         try:
             while flight:
-                rng, task = flight.popleft()
+                rng, task = flight[0]
                 scanned = await task
+                flight.popleft()
                 launch()
                 yield rng, scanned
         finally:
+            stopped = True
             for _, task in flight:
                 task.cancel()
             await asyncio.gather(*(t for _, t in flight), return_exceptions=True)

@@ -18,6 +18,7 @@ from typing import Any
 import aiohttp
 
 from watchers.errors import MalformedResponse, SourceUnavailable
+from watchers.failover import FailoverLog
 from watchers.retry import RetryPolicy, call_with_retry, parse_retry_after, rate_limiter
 
 log = logging.getLogger(__name__)
@@ -89,6 +90,7 @@ class EsploraClient:
         self._own_session = session is None
         self.requests = 0
         self._last_source = self._sources[0].url
+        self._failover = FailoverLog(log, "esplora source")
 
     async def close(self) -> None:
         """Close the HTTP session if this client made it."""
@@ -193,19 +195,21 @@ class EsploraClient:
     async def _any_source(self, path: str) -> str:
         """Try each source once, healthy ones first, in configured order; raise the last failure."""
         order = [s for s in self._sources if not s.cooling] + [s for s in self._sources if s.cooling]
-        last: SourceUnavailable | None = None
+        failed: list[tuple[str, SourceUnavailable]] = []
         for source in order:
             try:
-                return await self._get(source, path)
+                body = await self._get(source, path)
             except SourceUnavailable as exc:
                 if not exc.retryable:
                     raise
                 source.cooling_until = time.monotonic() + max(COOLDOWN_SECONDS, exc.retry_after or 0.0)
-                if len(self._sources) > 1:
-                    log.warning("esplora source failed, failing over source=%s path=%s error=%s", source.url, path, exc)
-                last = exc
-        assert last is not None
-        raise last
+                log.debug("esplora source failed source=%s path=%s error=%s", source.url, path, exc)
+                failed.append((source.url, exc))
+                continue
+            self._failover.answered(source.url, failed)
+            return body
+        assert failed
+        raise failed[-1][1]
 
     async def _get(self, source: _Source, path: str) -> str:
         if self._session is None:

@@ -19,7 +19,7 @@ class EvmWatcher:
         self.chain = config.name
         self.rpc = RpcClient(
             config.rpc_urls, timeout_seconds=config.timeout_seconds, retry=config.retry,
-            requests_per_second=config.requests_per_second,
+            requests_per_second=config.requests_per_second, transport=config.transport,
         )
         self.source = EvmSource(config, self.rpc)
         self.scanner = BlockScanner(

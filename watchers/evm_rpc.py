@@ -1,6 +1,6 @@
 """A JSON-RPC client for EVM nodes: batches, failover across URLs, retries, and range-shrinking getLogs.
 
-Every request goes through web3's provider API (the chosen stack): one ``AsyncHTTPProvider`` per
+Requests go through web3's provider API (the chosen stack): one ``AsyncHTTPProvider`` per
 configured URL, called with ``make_request`` / ``make_batch_request``. Those return the raw JSON-RPC
 replies, so the formatting and raising layer of ``AsyncWeb3`` is bypassed on purpose: the watcher
 needs per-call errors inside a batch (a refused getLogs range beside good block fetches), results
@@ -10,26 +10,38 @@ node answered nonsense" (MalformedResponse). The client retries and fails over i
 own retry is switched off, and it hands the providers one aiohttp session of its own, which keeps
 connections alive (web3's default session opens a TCP connection per request) and keeps the body
 of an HTTP error for the message.
+
+Since the provider is used only to POST a JSON-RPC body and read the reply, a short-lived command
+(``donation-watch backfill``) may ask for ``transport="aiohttp"``: the same POST over the same
+session, without importing web3 at all (importing it costs about a second, mostly eth-account's
+BLS set-up, which a block scan never uses). Everything above the POST (batching, reply matching,
+errors, retries, failover, rate limits) is shared, and the tests run over both transports.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import aiohttp
-from web3.exceptions import Web3TypeError
-from web3.providers.rpc import AsyncHTTPProvider
-from web3.types import RPCEndpoint
 
 from watchers.errors import MalformedResponse, SourceUnavailable, WatcherError
+from watchers.failover import FailoverLog
 from watchers.retry import RetryPolicy, call_with_retry, parse_retry_after, rate_limiter
 
+if TYPE_CHECKING:
+    from web3.providers.rpc import AsyncHTTPProvider
+
 log = logging.getLogger(__name__)
+
+# How requests reach the node: through web3's provider, or the same POST straight over aiohttp.
+Transport = Literal["web3", "aiohttp"]
+TRANSPORTS: tuple[Transport, ...] = ("web3", "aiohttp")
 
 # JSON-RPC calls per HTTP request; public providers commonly cap batches at 50-100.
 MAX_BATCH = 100
@@ -142,21 +154,33 @@ class RpcClient:
         retry: RetryPolicy | None = None,
         max_batch: int = MAX_BATCH,
         requests_per_second: float | None = None,
+        transport: Transport = "web3",
     ) -> None:
         if not urls:
             raise ValueError("an RPC client needs at least one URL")
+        if transport not in TRANSPORTS:
+            raise ValueError(f"unknown RPC transport {transport!r} (expected one of {', '.join(TRANSPORTS)})")
         self.urls = list(urls)
+        self.transport = transport
         self.timeout = aiohttp.ClientTimeout(total=timeout_seconds)
         self.retry = retry or RetryPolicy()
         self.max_batch = max_batch
         self.stats = RpcStats()
-        self._providers = [self._provider(url) for url in self.urls]
+        # web3 is imported only for its transport (see the module docstring).
+        self._providers: list[AsyncHTTPProvider | None] = (
+            [self._provider(url) for url in self.urls] if transport == "web3" else [None for _ in self.urls]
+        )
+        # JSON-RPC ids of the aiohttp transport: distinct and increasing, as web3 numbers them.
+        self._ids = itertools.count(1)
         # One limiter per URL, taken by every HTTP request (a batch is one request, as providers count).
         self._limiters = [rate_limiter(requests_per_second) if requests_per_second else None for _ in self.urls]
         self._session: aiohttp.ClientSession | None = None
         self._session_loop: asyncio.AbstractEventLoop | None = None
+        self._failover = FailoverLog(log, "rpc")
 
     def _provider(self, url: str) -> AsyncHTTPProvider:
+        from web3.providers.rpc import AsyncHTTPProvider
+
         return AsyncHTTPProvider(
             url,
             request_kwargs={"timeout": self.timeout},
@@ -167,7 +191,8 @@ class RpcClient:
         """Close the HTTP session and forget it in every provider."""
         session, self._session = self._session, None
         for provider in self._providers:
-            await provider.disconnect()
+            if provider is not None:
+                await provider.disconnect()
         if session is not None:
             await session.close()
 
@@ -180,6 +205,8 @@ class RpcClient:
         session = self._session = aiohttp.ClientSession(timeout=self.timeout, response_class=_KeepErrorBody)
         self._session_loop = loop
         for provider in self._providers:
+            if provider is None:
+                continue
             if await provider.cache_async_session(session) is not session:
                 await provider.disconnect()  # a session left from an earlier event loop
                 await provider.cache_async_session(session)
@@ -260,29 +287,31 @@ class RpcClient:
     async def _send_any(self, calls: Sequence[Call]) -> list[Any] | None:
         """Send to each URL in order until one gives a readable answer; the last failure is raised."""
         await self._ready()
-        last: WatcherError | None = None
+        failed: list[tuple[str, WatcherError]] = []
         for url, provider, limiter in zip(self.urls, self._providers, self._limiters):
             try:
                 if limiter is None:
-                    return await self._send(_short(url), provider, calls)
-                async with limiter:
-                    return await self._send(_short(url), provider, calls)
+                    answer = await self._send(_short(url), url, provider, calls)
+                else:
+                    async with limiter:
+                        answer = await self._send(_short(url), url, provider, calls)
             except (SourceUnavailable, MalformedResponse) as exc:
-                if len(self.urls) > 1:
-                    log.warning("rpc %s failed (%s); trying the next URL", _short(url), exc)
-                last = exc
-        assert last is not None
-        raise last
+                log.debug("rpc %s failed (%s)", _short(url), exc)
+                failed.append((_short(url), exc))
+                continue
+            self._failover.answered(_short(url), failed)
+            return answer
+        assert failed
+        raise failed[-1][1]
 
-    async def _send(self, source: str, provider: AsyncHTTPProvider, calls: Sequence[Call]) -> list[Any] | None:
-        """One HTTP request through the provider: one call as an object, several as a batch."""
+    async def _send(self, source: str, url: str, provider: AsyncHTTPProvider | None, calls: Sequence[Call]) -> list[Any] | None:
+        """One HTTP request: one call as an object, several as a batch; the replies matched to the calls."""
         self.stats.http_requests += 1
-        requests = [(RPCEndpoint(method), list(params)) for method, params in calls]
         try:
-            if len(requests) == 1:
-                answer: Any = await provider.make_request(*requests[0])
+            if provider is None:
+                answer = await self._post(url, calls)
             else:
-                answer = await provider.make_batch_request(requests)
+                answer = await _post_web3(source, provider, calls)
         except aiohttp.ClientResponseError as exc:
             retry_after = parse_retry_after(exc.headers.get("Retry-After") if exc.headers else None)
             raise SourceUnavailable(source, exc.status, exc.message, retry_after=retry_after) from None
@@ -297,12 +326,43 @@ class RpcClient:
             raise MalformedResponse(source, f"not JSON (at char {exc.pos} of {len(exc.doc)})") from None
         except UnicodeDecodeError as exc:
             raise MalformedResponse(source, f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
-        except Web3TypeError:
-            raise  # our params could not be encoded: a bug here, not the node's fault
-        except (AttributeError, TypeError) as exc:
-            # web3 sorts a batch answer by id and trips over items that are not objects or ids of mixed types.
-            raise MalformedResponse(source, f"a batch answer web3 cannot sort by id ({type(exc).__name__}: {exc})") from None
         return self._parse(source, answer, calls)
+
+    async def _post(self, url: str, calls: Sequence[Call]) -> Any:
+        """The aiohttp transport: what web3's provider sends and returns, without web3.
+
+        The body is encoded before the request (parameters that cannot be encoded are a bug
+        here, raised as such); a batch's replies come back sorted by id, as web3 returns them.
+        """
+        requests = [{"jsonrpc": "2.0", "method": method, "params": list(params), "id": next(self._ids)} for method, params in calls]
+        body = json.dumps(requests[0] if len(requests) == 1 else requests, separators=(",", ":")).encode()
+        assert self._session is not None
+        async with self._session.post(url, data=body, headers=_JSON_HEADERS, timeout=self.timeout) as resp:
+            resp.raise_for_status()
+            raw = await resp.read()
+        answer = json.loads(raw.decode("utf-8"))
+        if isinstance(answer, list) and all(isinstance(r, dict) and type(r.get("id")) is int for r in answer):
+            answer.sort(key=lambda r: r["id"])
+        return answer
+
+_JSON_HEADERS = {"Content-Type": "application/json"}
+
+
+async def _post_web3(source: str, provider: AsyncHTTPProvider, calls: Sequence[Call]) -> Any:
+    """The web3 transport: the provider numbers, posts and decodes the calls, and sorts a batch's replies by id."""
+    from web3.exceptions import Web3TypeError
+    from web3.types import RPCEndpoint
+
+    requests = [(RPCEndpoint(method), list(params)) for method, params in calls]
+    try:
+        if len(requests) == 1:
+            return await provider.make_request(*requests[0])
+        return await provider.make_batch_request(requests)
+    except Web3TypeError:
+        raise  # our params could not be encoded: a bug here, not the node's fault
+    except (AttributeError, TypeError) as exc:
+        # web3 sorts a batch answer by id and trips over items that are not objects or ids of mixed types.
+        raise MalformedResponse(source, f"a batch answer web3 cannot sort by id ({type(exc).__name__}: {exc})") from None
 
 
 def _rate_limited(message: str) -> bool:

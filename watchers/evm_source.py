@@ -17,7 +17,7 @@ from watchers import evm_mapping as mapping
 from ledger.writes import TransferIn
 from watchers.block_scan import BlockHeader, Head, Scanned, confirmed_height
 from watchers.errors import MalformedResponse, WatcherError
-from watchers.evm_rpc import RpcClient, RpcError
+from watchers.evm_rpc import RpcClient, RpcError, Transport
 from watchers.retry import RetryPolicy
 
 log = logging.getLogger(__name__)
@@ -49,6 +49,8 @@ class EvmChainConfig:
     requests_per_second: float | None = None
     # After a node answers that it has no trace_filter, ask again this much later.
     trace_retry_seconds: float = 600.0
+    # How requests reach the node (watchers.evm_rpc): web3's provider, or the same POST over aiohttp.
+    transport: Transport = "web3"
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from ledger.database import Database
     from watchers.evm_history import EvmHistory
     from watchers.ethereum import EvmWatcher
+    from watchers.evm_rpc import Transport
     from watchers.evm_source import EvmChainConfig
 
 
@@ -120,11 +121,13 @@ def config_from_settings(name: str, spec: EvmChain) -> EvmChainConfig:
     )
 
 
-def build(name: str, spec: EvmChain, db: Database) -> EvmWatcher:
-    """The EVM watcher for chain ``name``."""
+def build(name: str, spec: EvmChain, db: Database, *, transport: Transport = "web3") -> EvmWatcher:
+    """The EVM watcher for chain ``name`` (``transport``: see watchers.evm_rpc; a backfill skips web3's import)."""
+    from dataclasses import replace
+
     from watchers.ethereum import EvmWatcher
 
-    return EvmWatcher(config_from_settings(name, spec), db)
+    return EvmWatcher(replace(config_from_settings(name, spec), transport=transport), db)
 
 
 def history(name: str, spec: EvmChain, db: Database, watcher: EvmWatcher, settings: Settings) -> EvmHistory:

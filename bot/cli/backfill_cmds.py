@@ -1,16 +1,23 @@
-"""`donation-watch backfill CHAIN --from-block N [--to-block M]`: scan history of an EVM chain, resumably."""
+"""`donation-watch backfill CHAIN --from-block N [--to-block M]`: scan history of an EVM chain, resumably.
+
+A backfill is measured against the bare fetch of the same blocks (benchmarks/bench_ethereum.py),
+so the command pays only for what it uses: its own chain's watcher over the aiohttp transport (no
+web3 import, see watchers.evm_rpc), and the sanctions list set up while the first ranges are fetched.
+"""
 
 from __future__ import annotations
 
-import click
-from tqdm import tqdm
+import asyncio
+from typing import TYPE_CHECKING
 
-from bot.app import App
+import click
+
 from bot.cli import AppContext, pass_app, run_async
-from bot.settings import EvmChain
-from screening.ingest import IngestReport
-from watchers.block_scan import BackfillProgress
-from watchers.errors import clip
+
+if TYPE_CHECKING:
+    from screening.ingest import IngestReport
+    from screening.screener import Screener
+    from watchers.block_scan import BackfillProgress
 
 
 @click.command("backfill")
@@ -24,6 +31,9 @@ def backfill(app: AppContext, chain: str, from_block: int, to_block: int | None)
     Run it again with the same --from-block to resume. History is counted and screened (a
     sanctions hit is announced) but not announced donation by donation.
     """
+    from bot.settings import EvmChain
+    from watchers.errors import clip
+
     spec = app.settings.chains.get(chain)
     if spec is None:
         known = ", ".join(sorted(app.settings.chains)) or "none"
@@ -34,40 +44,83 @@ def backfill(app: AppContext, chain: str, from_block: int, to_block: int | None)
         raise click.BadParameter(f"{to_block} is below --from-block {from_block}", param_hint="--to-block")
 
     found = 0
+    screened: list[IngestReport] = []
 
     async def _go() -> tuple[int, int]:
         nonlocal found
+        from bot.app import App
+        from bot.chains import ethereum
+        from bot.cli.progress import ProgressBar
+
         running = await App.open(app.settings)
-        watcher = running.watchers[chain]
-        bars: list[tqdm] = []  # made on the first progress, once the range is known
+        watcher = ethereum.build(chain, spec, running.db, transport="aiohttp")
+        screening = _Screening(running.screener, screened)
+        bar = ProgressBar(f"backfill {chain}", "block")
 
         def _progress(p: BackfillProgress) -> None:
             nonlocal found
-            if not bars:
-                bars.append(tqdm(desc=f"backfill {chain}", unit="block", dynamic_ncols=True, mininterval=0.5))
-            bar = bars[0]
             found += p.found
-            bar.total = p.end - p.start + 1
-            bar.set_postfix(transfers=found, block=p.done, refresh=False)
-            bar.update(p.done - p.start + 1 - bar.n)
+            bar.show(p.done - p.start + 1, p.end - p.start + 1, transfers=found, block=p.done)
+            if p.found:
+                screening.soon()
 
         try:
-            screener = running.screener
-            await screener.ensure_lists()
-            span = await watcher.backfill(from_block, to_block, progress=_progress)
+            try:
+                span = await watcher.backfill(from_block, to_block, progress=_progress)
+            finally:
+                bar.close()
             # History is screened now, in this run, not at the next poll of `run`.
-            screened.append(await screener.screen_new())
+            await screening.finish()
             return span
         finally:
-            for bar in bars:
-                bar.close()
+            await screening.cancel()
+            await watcher.close()
             await running.close()
 
-    screened: list[IngestReport] = []
     start, end = run_async(_go)
     click.echo(f"backfill {chain}: blocks {start}..{end} stored, {found} transfers found")
-    for report in screened:
-        click.echo(f"screened the senders of {report.transfers} stored transfer(s): {len(report.hits or [])} sanctions hit(s)")
+    transfers, hits = sum(r.transfers for r in screened), sum(len(r.hits or []) for r in screened)
+    click.echo(f"screened the senders of {transfers} stored transfer(s): {hits} sanctions hit(s)")
+
+
+class _Screening:
+    """The backfill's screening, done while the node answers: the list set up at the start, a pass
+    after each stored batch (one at a time), and a last pass at the end for what is left.
+
+    Each pass is the screener's event consumer, so a transfer is screened once however the passes
+    fall (a crash or Ctrl-C leaves the rest to the next pass, here or in `run`).
+    """
+
+    def __init__(self, screener: Screener, reports: list[IngestReport]) -> None:
+        self.screener = screener
+        self.reports = reports
+        self.lists = asyncio.ensure_future(screener.ensure_lists())
+        self.task: asyncio.Future[None] | None = None
+
+    async def _pass(self) -> None:
+        await self.lists
+        self.reports.append(await self.screener.screen_new())
+
+    def soon(self) -> None:
+        """Start a pass over the transfers stored so far, unless one is running."""
+        if self.task is None or self.task.done():
+            if self.task is not None and self.task.exception() is not None:
+                return  # the failure is raised by finish()
+            self.task = asyncio.ensure_future(self._pass())
+
+    async def finish(self) -> None:
+        """Wait for the running pass, then screen the rest."""
+        await self.lists
+        if self.task is not None:
+            await self.task
+        await self._pass()
+
+    async def cancel(self) -> None:
+        """Stop what still runs (after a failure or an interrupt)."""
+        pending = [f for f in (self.lists, self.task) if f is not None and not f.done()]
+        for future in pending:
+            future.cancel()
+        await asyncio.gather(*(f for f in (self.lists, self.task) if f is not None), return_exceptions=True)
 
 
 def register(group: click.Group) -> None:

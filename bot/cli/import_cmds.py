@@ -17,8 +17,6 @@ from bot.app import App
 from bot.cli import AppContext, pass_app, run_async
 
 if TYPE_CHECKING:
-    from tqdm import tqdm
-
     from valuation.valuer import ValuationReport
     from watchers.evm_history import ImportOutcome, ImportProgress
 
@@ -48,12 +46,13 @@ def import_(app: AppContext, chain: str, address: str, since: datetime | None, l
 
     refuse_future(since)
     # Imported here, not at the top: every other command starts faster without the chain clients.
-    from tqdm import tqdm
-
+    from bot.chains import family_of
+    from bot.cli.progress import ProgressBar
     from bot.history_wiring import build_importer, day_start, history_unit
     from ledger import wallets as ledger_wallets
-    from ledger.history_import import plan_import
-    from watchers.errors import InvalidAddress
+    from ledger.history_import import get_import, plan_import
+    from ledger.history_tables import ImportState
+    from watchers.errors import InvalidAddress, MalformedResponse, SourceUnavailable
 
     settings = app.settings
     spec = settings.chains.get(chain)
@@ -64,40 +63,56 @@ def import_(app: AppContext, chain: str, address: str, since: datetime | None, l
         canonical = settings.canonical_address(chain, address)
     except InvalidAddress as exc:
         raise click.BadParameter(str(exc), param_hint="ADDRESS") from None
-    bars: list[tqdm] = []
+    bar = ProgressBar(f"import {chain}", history_unit(settings, chain).removesuffix("s"))
 
     def _progress(p: ImportProgress) -> None:
-        if not bars:
-            bars.append(tqdm(desc=f"import {chain}", unit=p.unit[:-1] if p.unit.endswith("s") else p.unit, dynamic_ncols=True, mininterval=0.5))
-        bar = bars[0]
-        bar.total = p.total
-        bar.set_postfix(stored=p.stored, rejected=p.rejected, refresh=False)
-        bar.update(p.done - bar.n)
+        bar.show(p.done, p.total, stored=p.stored, rejected=p.rejected)
 
-    async def _go() -> tuple[ImportOutcome, Stored]:
+    async def _go() -> tuple[ImportOutcome, Stored] | str:
         async with await App.open(settings) as app:
-            importer = build_importer(settings, app.db, {chain: app.watchers[chain]})
+            # Only this chain's watcher (whose client, and so rate limit, the import shares).
+            watcher = family_of(spec).build(chain, spec, app.db)
+            importer = build_importer(settings, app.db, {chain: watcher})
             try:
                 async with app.db.session() as s:
                     wallet, _ = await ledger_wallets.upsert_wallet(s, chain, canonical, label=label)
+                    assert wallet.id is not None
+                    earlier = await get_import(s, wallet.id)
+                    # An unfinished import (stopped by an outage, or the bot's own) goes on from where it
+                    # stopped; a finished one is done again, as asked.
+                    resume = earlier is not None and earlier.state != ImportState.DONE
                     await plan_import(
                         s, wallet, since_height=None if since else wallet.start_height,
-                        since_time=day_start(since.date()) if since else None, force=True, unit=history_unit(settings, chain),
+                        since_time=day_start(since.date()) if since else None, force=not resume,
+                        unit=history_unit(settings, chain),
                     )
                     wallet_id = wallet.id
-                assert wallet_id is not None
-                outcome = await importer.run_one(chain, wallet_id, progress=_progress)
+                try:
+                    outcome = await importer.run_one(chain, wallet_id, progress=_progress)
+                except (SourceUnavailable, MalformedResponse) as exc:
+                    # Not the operator's mistake (exit 1, not 2): an outage. What was stored stays.
+                    async with app.db.session() as s:
+                        row = await get_import(s, wallet_id)
+                    stored = row.stored if row is not None else 0
+                    why = "did not answer" if isinstance(exc, SourceUnavailable) else "gave an answer that cannot be read"
+                    return (f"import {chain} {canonical} stopped: the chain's sources {why} ({exc}); "
+                            f"nothing is lost ({stored} transfers stored so far are kept): run the same command again "
+                            "to resume where it stopped, or let `donation-watch run` finish it (it retries unfinished imports)")
+                finally:
+                    bar.close()  # before the screening's log lines
                 await app.screener.ensure_lists()
                 await app.screener.screen_new()  # the imported senders are screened like any others
                 report = await _value(app, outcome.transfer_ids)
                 return outcome, await _stored(app, outcome.transfer_ids, report)
             finally:
-                for bar in bars:
-                    bar.close()
                 await importer.close()
+                await watcher.close()
 
-    outcome, stored = run_async(_go)
-    click.echo(describe(chain, canonical, outcome, stored))
+    result = run_async(_go)
+    if isinstance(result, str):
+        click.echo(f"error: {result}", err=True)
+        raise SystemExit(1)
+    click.echo(describe(chain, canonical, *result))
 
 
 async def _value(app: App, transfer_ids: list[int]) -> ValuationReport:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import getpass
 import os
 import sys
+from datetime import date, datetime
 from pathlib import Path
 
 import click
@@ -57,10 +58,15 @@ def update(app: AppContext, file: Path | None, force: bool) -> None:
             await running.screener.ensure_lists()
             return await update_all(running.db, lists_config(settings), ofac_file=file, forced_by=forced_by)
 
+    from ledger.types import utcnow
+
     results = run_async(_go)
     for r in results:
+        stale = r.health is not None and r.health.stale and r.in_force is not None
         if r.failed:
             click.echo(f"{r.source}: update FAILED: {r.reason}")
+            if stale:
+                click.echo(stale_line(r.in_force.published, utcnow(), settings.screening.max_list_age_days))  # type: ignore[union-attr]
             continue
         if r.refused:
             click.echo(f"error: {r.source}: {r.reason}; add --force to put it in force anyway", err=True)
@@ -80,11 +86,21 @@ def update(app: AppContext, file: Path | None, force: bool) -> None:
         sys.exit(1)
 
 
-def _status_line(st: SourceStatus) -> list[str]:
+def stale_line(published: date | None, now: datetime, max_days: float) -> str:
+    """What a stale list means and what to do, in one line."""
+    age = f"was published {(now.date() - published).days} days ago" if published else "has no publication date"
+    return (f"  STALE: the list in force {age}, and no update confirmed it current within {max_days:g} days "
+            "(screening.max_list_age_days); screening goes on with it: run `donation-watch sanctions update` "
+            "(offline: `sanctions update --file SDN_ADVANCED.XML`)")
+
+
+def _status_line(st: SourceStatus, max_days: float) -> list[str]:
     from ledger.types import utcnow
 
     now = utcnow()
     lines = [st.source]
+    if st.stale and st.in_force is not None:
+        lines.append(stale_line(st.in_force.published, now, max_days))
     if st.in_force is None:
         lines.append("  in force: nothing (no good version loaded yet)")
     else:
@@ -107,14 +123,18 @@ def status(app: AppContext) -> None:
     from bot.app import App
     from screening.status import list_status
 
+    from bot.screening_wiring import lists_config
+
+    max_age = lists_config(app.settings).max_age
+
     async def _go() -> list[SourceStatus]:
         async with await App.open(app.settings) as running:
             await running.screener.ensure_lists()
             async with running.db.session() as s:
-                return await list_status(s)
+                return await list_status(s, max_age=max_age)
 
     for st in run_async(_go):
-        for line in _status_line(st):
+        for line in _status_line(st, app.settings.screening.max_list_age_days):
             click.echo(line)
 
 

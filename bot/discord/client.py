@@ -41,7 +41,8 @@ class DonationBot(commands.Bot):
         self.tree.on_error = self._on_command_error  # type: ignore[method-assign]
 
     async def setup_hook(self) -> None:
-        await self.load_extension("bot.discord")
+        if "bot.discord" not in self.extensions:  # a client cleared for a new leader term logs in again
+            await self.load_extension("bot.discord")
         await self.sync_commands()
 
     async def sync_commands(self, guild_id: int | None = None) -> None:

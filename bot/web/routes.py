@@ -100,8 +100,25 @@ async def _cached(request: web.Request, make) -> web.Response:  # type: ignore[n
 
 async def index(request: web.Request) -> web.Response:
     """The public page."""
-    before = _cursor(request, "before")
+    try:
+        before = _cursor(request, "before")
+    except web.HTTPBadRequest:
+        raw = request.query.get("before", "")
+        raise _bad_page(request, f"before={raw[:40]!r} is not a place in the list of donations "
+                                 "(follow the page's \u201cOlder donations\u201d link, or start from the newest)") from None
     return await _cached(request, lambda: _render_index(request, before))
+
+
+def _bad_page(request: web.Request, message: str) -> web.HTTPBadRequest:
+    """A 400 on the page: for a browser, a small HTML page with the one line and a way back; JSON otherwise."""
+    if "text/html" not in request.headers.get("Accept", ""):
+        return _bad(message)
+    title = escape(_ctx(request).settings.page.title)
+    html = (f'<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>{title}: bad link</title>'
+            '<meta name="viewport" content="width=device-width, initial-scale=1">'
+            f'<link rel="stylesheet" href="/static/style.css"></head>\n<body><main><h1>{title}</h1>\n'
+            f'<p role="alert">{escape(message)}</p>\n<p><a href="/">The newest donations</a></p></main></body></html>\n')
+    return web.HTTPBadRequest(text=html, content_type="text/html")
 
 
 async def _render_index(request: web.Request, before: int | None) -> tuple[bytes, str]:

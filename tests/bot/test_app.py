@@ -175,6 +175,7 @@ class TestHealthz:
                     url = f"http://127.0.0.1:{app.http_port}/healthz"
                     async with client.get(url) as r:
                         assert r.status == 200, await r.text()
+                        assert (await r.json())["leading"] == []  # no leader-elected service runs here
                     settings.chains["btc"].max_lag_seconds = 0.01
                     await asyncio.sleep(0.05)
                     async with client.get(url) as r:
@@ -183,6 +184,25 @@ class TestHealthz:
                         assert any("the btc watcher has not polled successfully" in x for x in body["reasons"])
             finally:
                 await http.cleanup()
+
+    async def test_an_instance_that_polls_nothing_reads_each_chains_last_good_poll_from_the_ledger(self, db: Database, tmp_path: Path) -> None:
+        """A bot-role instance (or a standby watcher) is 503 when no instance polled a chain within its lag, 200 for that chain otherwise."""
+        from datetime import timedelta
+
+        from bot.health import problems
+        from ledger.chain_health import record_good_poll
+
+        async with await App.open(settings_for(db, tmp_path), role="bot") as app:
+            now = app.started_at + timedelta(hours=1)
+            reasons, _ = await problems(app, now)
+            assert sum("watcher has not polled successfully for 3600 s" in r for r in reasons) == 2
+            async with db.session() as s:
+                await record_good_poll(s, "btc", now - timedelta(seconds=30), 800_000, "host-a:1")
+                await record_good_poll(s, "eth", now - timedelta(seconds=30), None, "host-a:1")
+            reasons, figures = await problems(app, now)
+        assert not [r for r in reasons if "watcher" in r], reasons
+        assert figures["chains"]["btc"]["polled_by"] == "host-a:1" and figures["chains"]["btc"]["height"] == 800_000
+        assert figures["chains"]["eth"]["seconds_since_ok"] == 30.0
 
     async def test_503_when_the_list_in_force_is_stale(self, db: Database, tmp_path: Path) -> None:
         """/healthz names a stale sanctions list (older than max_list_age_days and not confirmed since)."""

@@ -6,13 +6,16 @@ from __future__ import annotations
 import io
 from datetime import timedelta
 
+from sqlalchemy import select
+
 from bot.console import ConsoleNotifier, announces
 from bot.settings import Settings
 from ledger.database import Database
 from ledger.outbox import claim, fan_out
 from ledger.types import utcnow
 from ledger.wallets import upsert_wallet
-from ledger.writes import TransferIn, record_transfers
+from ledger.models import Transfer, TransferStatus
+from ledger.writes import TransferIn, record_transfers, set_status
 from screening.ofac_xml import parse_file
 from screening.screener import Screener
 from screening.versions import install
@@ -96,3 +99,28 @@ class TestHistoryIsNotNews:
         await _store(db)
         await notifier.flush()
         assert "New donation: 1 ETH\n    1 ETH to Relief" in out.getvalue()
+
+
+class TestEachMessageSaysSomethingNew:
+    async def test_a_donation_confirmed_before_the_console_read_it_is_not_said_twice(self, db: Database) -> None:
+        """A donation stored pending and confirmed before one flush prints "new ... pending" then "confirmed", not the same block twice."""
+        notifier, out = await _started(db)
+        await _store(db)
+        async with db.session() as s:
+            [transfer_id] = (await s.execute(select(Transfer.id))).scalars()
+            await set_status(s, [transfer_id], TransferStatus.CONFIRMED)
+        assert await notifier.flush() == 2
+        new, confirmed = _blocks(out.getvalue())
+        assert new.splitlines()[0].endswith("New donation: 1 ETH") and "Status: pending (block 100)" in new
+        assert confirmed.splitlines()[0].endswith("Donation confirmed: 1 ETH") and "Status: confirmed (block 100)" in confirmed
+
+
+def _blocks(text: str) -> list[str]:
+    """The console's printed messages: each starts with an unindented line."""
+    blocks: list[str] = []
+    for line in text.splitlines():
+        if line.startswith(" ") and blocks:
+            blocks[-1] += "\n" + line
+        else:
+            blocks.append(line)
+    return blocks

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -68,6 +69,21 @@ class TestPollOnce:
         report = await poll_once(watcher, db, health)  # type: ignore[arg-type]
         assert report.skipped and health.failures == 1 and health.last_ok_at is None
         assert await _kinds(db) == [EventKind.WATCHER_FAILED]
+
+    async def test_a_good_poll_is_shared_through_the_ledger_and_a_skipped_one_is_not(self, db: Database) -> None:
+        """Only a good poll writes the chain's last good poll (for other instances' /healthz), with its instance."""
+        from ledger.chain_health import last_good_polls
+
+        watcher = ScriptedWatcher(db, await _wallet(db), ["skip", "fail", "store"])
+        health = WatcherHealth()
+        for _ in range(2):
+            await poll_once(watcher, db, health)  # type: ignore[arg-type]
+            async with db.session() as s:
+                assert await last_good_polls(s) == {}
+        await poll_once(watcher, db, health)  # type: ignore[arg-type]
+        async with db.session() as s:
+            row = (await last_good_polls(s))["ethereum"]
+        assert row.last_ok_at == health.last_ok_at and row.instance.endswith(f":{os.getpid()}")
 
     async def test_failure_is_contained_and_recorded_once(self, db: Database) -> None:
         """Two failing polls give failed reports, one watcher.failed event, and a back-off."""

@@ -21,7 +21,10 @@ from tests.fakes.prices import PriceFake
 from valuation.money import display
 
 WALLET = "0x165CD37b4C644C2921454429E7F9358d18A45e14"
-NOW = datetime.now(timezone.utc)
+
+def _now(fake: PriceFake) -> datetime:
+    """The fake's "now", taken when the test's fake started (a module-level now went stale across an hour boundary)."""
+    return datetime.fromtimestamp(fake.now, timezone.utc)
 
 
 class _FakeThread:
@@ -31,7 +34,7 @@ class _FakeThread:
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.thread.start()
-        self.fake = PriceFake(NOW)
+        self.fake = PriceFake(datetime.now(timezone.utc))
         asyncio.run_coroutine_threadsafe(self.fake.start(), self.loop).result()
 
     def stop(self) -> None:
@@ -79,7 +82,8 @@ class TestRevalue:
     def test_revalue_values_and_totals_show_fiat(self, tmp_path: Path, prices: PriceFake, capsys: pytest.CaptureFixture[str]) -> None:
         """revalue values the stored donation; totals then shows its value at arrival and value now."""
         path = _config(tmp_path, prices)
-        at = NOW - timedelta(hours=30)
+        now = _now(prices)
+        at = now - timedelta(hours=30)
         _seed(f"sqlite+aiosqlite:///{tmp_path / 'dw.db'}", at)
         code, out, _ = run(capsys, "--config", str(path), "revalue")
         assert code == 0 and "valued 1 transfer(s) in USD, 0 still unvalued" in out
@@ -87,7 +91,7 @@ class TestRevalue:
         hour = int(at.timestamp()) - int(at.timestamp()) % 3600
         assert code == 0 and "confirmed at arrival" in out
         assert display(2 * prices.close("ETH-USD", 3600, hour), "USD") in out
-        last = int(NOW.timestamp()) - int(NOW.timestamp()) % 3600 - 3600
+        last = int(now.timestamp()) - int(now.timestamp()) % 3600 - 3600
         assert display(2 * prices.close("ETH-USD", 3600, last), "USD") in out
 
     def test_outage_exits_1_and_totals_count_the_unvalued(self, tmp_path: Path, prices: PriceFake, capsys: pytest.CaptureFixture[str]) -> None:
@@ -95,7 +99,7 @@ class TestRevalue:
         prices.fail("/products", 404)
         prices.fail("/0/public", 400)
         path = _config(tmp_path, prices)
-        _seed(f"sqlite+aiosqlite:///{tmp_path / 'dw.db'}", NOW - timedelta(hours=30))
+        _seed(f"sqlite+aiosqlite:///{tmp_path / 'dw.db'}", _now(prices) - timedelta(hours=30))
         code, out, _ = run(capsys, "--config", str(path), "revalue")
         assert code == 1 and "0 transfer(s) in USD, 1 still unvalued" in out
         code, out, _ = run(capsys, "--config", str(path), "totals")
@@ -106,7 +110,7 @@ class TestRevalue:
         prices.fail("/products", 404)
         prices.fail("/0/public", 400)
         path = _config(tmp_path, prices)
-        _seed(f"sqlite+aiosqlite:///{tmp_path / 'dw.db'}", NOW - timedelta(hours=30))
+        _seed(f"sqlite+aiosqlite:///{tmp_path / 'dw.db'}", _now(prices) - timedelta(hours=30))
         code, out, _ = run(capsys, "--config", str(path), "totals")
         overall = next(line for line in out.splitlines() if line.startswith("all "))
         assert code == 0 and overall.endswith("no price yet")
@@ -166,12 +170,12 @@ class TestValuationDuringPolls:
         from tests.fakes.threaded import ServerThread
 
         server = ServerThread()
-        fake = PriceFake(NOW)
+        fake = PriceFake(datetime.now(timezone.utc))
         await server.run(fake.start())
         try:
             settings = load_settings(_config(tmp_path, fake))
             valuation = Valuation(settings, db)
-            await _store(db, NOW - timedelta(days=3))
+            await _store(db, _now(fake) - timedelta(days=3))
             fake.fail("/", 503)
             first = await valuation.value_new()
             assert first.unvalued == 1 and valuation.sources_failing

@@ -24,3 +24,16 @@ async def run_bot(config: Path, *args: str, timeout: float = 120) -> tuple[int, 
     proc = await start_bot(config, *args)
     out, err = await asyncio.wait_for(proc.communicate(), timeout=timeout)
     return proc.returncode or 0, out.decode(), err.decode()
+
+
+def polled(ledger: Path, chain: str) -> bool:
+    """Whether a running bot on the SQLite ledger at `ledger` has made a good poll of `chain` (its row in chain_poll)."""
+    import sqlite3
+
+    if not ledger.exists():
+        return False
+    try:
+        with sqlite3.connect(ledger) as db:
+            return db.execute("SELECT 1 FROM chain_poll WHERE chain = ?", (chain,)).fetchone() is not None
+    except sqlite3.OperationalError:  # not migrated yet
+        return False

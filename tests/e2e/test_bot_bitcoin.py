@@ -55,11 +55,13 @@ class TestBitcoinEndToEnd:
     async def test_listed_donor_is_stored_announced_and_flagged(self, tmp_path: Path, esplora: EsploraFake, prices: PriceFake) -> None:
         """poll --once stores the donation, prints it and a SANCTIONS HIT for the listed sender; totals count it."""
         listed = next(line.strip() for line in OFAC_XBT.read_text().splitlines() if line.strip())
+        config = write_config(tmp_path, esplora.url, prices.url)
+        status, out, err = await run_bot(config, "poll", "--once")  # the wallet's first sync: no past
+        assert status == 0 and "bitcoin: 0 new" in out, err
+
         donation = make_tx([(listed, 60_000_000)], [(WATCHED, 50_000_000), (fake_address(1), 9_990_000)])
         esplora.add_tx(donation)
         esplora.mine()
-        config = write_config(tmp_path, esplora.url, prices.url)
-
         status, out, err = await run_bot(config, "poll", "--once")
         assert status == 0, err
         assert "bitcoin: 1 new" in out

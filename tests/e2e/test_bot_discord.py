@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.botproc import start_bot
+from tests.e2e.botproc import polled, start_bot
 from tests.e2e.test_bot_ethereum import OFAC_ETH, WATCHED
 from tests.fakes.anvil import Anvil, anvil_binary
 from tests.fakes.discord import FakeDiscord
@@ -97,6 +97,7 @@ class TestDiscordEndToEnd:
         try:
             await until(discord_fake.identified.is_set, "the bot to connect to the gateway")
             await until(lambda: discord_fake.commands, "the slash commands to be synced")
+            await until(lambda: polled(tmp_path / "data" / "ledger.db", "ethereum"), "the first poll (what came before is history)")
             await asyncio.sleep(6)  # the alerts channel has made its stream position (first flush)
             listed = next(line.strip() for line in OFAC_ETH.read_text().splitlines() if line.strip())
             dev.impersonate(listed)
@@ -149,6 +150,7 @@ class TestDiscordEndToEnd:
         proc = await start_bot(config, "run")
         try:
             await until(discord_fake.identified.is_set, "the bot to connect to the gateway")
+            await until(lambda: polled(tmp_path / "data" / "ledger.db", "ethereum"), "the first poll (what came before is history)")
             await asyncio.sleep(6)  # the alerts channel has made its stream position (first flush)
             dev.send(dev.rpc("eth_accounts")[0], WATCHED, 10**18)
             await until(discord_fake.created.is_set, "the first alert to reach Discord")

@@ -70,12 +70,14 @@ class TestEthereumEndToEnd:
         dev.impersonate(listed)
         dev.mint(usdt, listed, 5_000_000_000)
         dev.mint(spam, listed, 10**24)
+        config = write_config(tmp_path, dev.url, usdt, prices.url)
+        status, out, err = await run_bot(config, "poll", "--once")  # the first poll: the blocks so far are the past
+        assert status == 0 and "ethereum: 0 new" in out, err + out
+
         dev.send(listed, WATCHED, 25 * 10**17)
         dev.transfer_token(usdt, listed, WATCHED, 1_250_000_000)
         dev.transfer_token(spam, listed, WATCHED, 10**24)
         dev.mine(3)
-        config = write_config(tmp_path, dev.url, usdt, prices.url)
-
         status, out, err = await run_bot(config, "poll", "--once")
         assert status == 0, err + out
         assert "ethereum: 2 new" in out

@@ -98,6 +98,9 @@ class FakeDiscord:
         self.script: list[tuple[str, int, float]] = []  # (path fragment, status, retry_after) taken in order
         self.nonces: dict[tuple[int, str], tuple[dict[str, Any], datetime]] = {}
         self.identified = asyncio.Event()
+        self.identifies = 0  # IDENTIFY/RESUME received, over every connection
+        self.gateways_open = 0  # gateway connections open now
+        self.most_gateways_open = 0  # the most open at once (two clients on one token race: error 40060)
         self.commands: list[dict[str, Any]] = []
         self.hold_seconds = 0.0  # a create is stored at once but answered this much later (to kill the bot in between)
         self.created = asyncio.Event()
@@ -281,6 +284,8 @@ class FakeDiscord:
         ws = web.WebSocketResponse()
         await ws.prepare(request)
         self._ws = ws
+        self.gateways_open += 1
+        self.most_gateways_open = max(self.most_gateways_open, self.gateways_open)
         await ws.send_str(json.dumps({"op": 10, "d": {"heartbeat_interval": 41250}, "s": None, "t": None}))
         async for msg in ws:
             if msg.type != WSMsgType.TEXT:
@@ -289,13 +294,16 @@ class FakeDiscord:
             if data["op"] == 1:
                 await ws.send_str(json.dumps({"op": 11, "d": None, "s": None, "t": None}))
             elif data["op"] in (2, 6):  # IDENTIFY or RESUME: a fresh session
+                self.identifies += 1
                 await self._dispatch("READY", {
                     "v": 10, "user": self._user(), "guilds": [], "session_id": "fake-session",
                     "resume_gateway_url": self.gateway_url, "application": {"id": str(APP_ID), "flags": 0},
                     "private_channels": [], "relationships": [],
                 })
                 self.identified.set()
-        self._ws = None
+        self.gateways_open -= 1
+        if self._ws is ws:
+            self._ws = None
         return ws
 
     async def _dispatch(self, event: str, data: dict[str, Any]) -> None:

@@ -16,7 +16,7 @@ from sqlmodel import SQLModel
 
 import ledger.models  # noqa: F401
 from ledger.database import Database
-from ledger.migrate import alembic_config, current_revision
+from ledger.migrate import alembic_config, current_revision, newest_revision
 from tests.conftest import run_in_thread
 
 
@@ -41,6 +41,58 @@ class TestMigrations:
         """The fixture's database is at the newest revision."""
         head = ScriptDirectory.from_config(alembic_config()).get_current_head()
         assert await current_revision(db.engine) == head
+
+    def test_headers_name_the_same_head_as_alembic(self) -> None:
+        """The quick read of the scripts' headers finds the head Alembic finds."""
+        assert newest_revision() == ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+class TestQuickOpen:
+    async def test_a_ledger_at_the_newest_revision_opens_without_alembic(
+        self, db: Database, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Opening a ledger already at head runs no Alembic command (the start-up cost of every command)."""
+        import alembic.command
+
+        def refuse(*args: object, **kwargs: object) -> None:
+            raise AssertionError("alembic ran on a ledger already at head")
+
+        monkeypatch.setattr(alembic.command, "upgrade", refuse)
+        again = await Database.open(db.url.render_as_string(hide_password=False))
+        await again.close()
+
+    async def test_a_ledger_below_the_newest_revision_is_still_upgraded(self, tmp_path: Path) -> None:
+        """A ledger at an older revision is brought to head on open, as before."""
+        url = f"sqlite+aiosqlite:///{tmp_path / 'old.db'}"
+        old = await Database.open(url, upgrade=False)
+        await old.upgrade("0003_ethereum")
+        await old.close()
+        reopened = await Database.open(url)
+        try:
+            assert await current_revision(reopened.engine) == newest_revision()
+        finally:
+            await reopened.close()
+
+    def test_scripts_that_do_not_form_one_line_leave_it_to_alembic(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        """Two heads, or a script without a plain revision line, give no quick answer (Alembic decides)."""
+        import ledger.migrate as migrate
+
+        versions = tmp_path / "versions"
+        versions.mkdir()
+        (versions / "a.py").write_text('revision = "a"\ndown_revision = None\n')
+        (versions / "b.py").write_text('revision = "b"\ndown_revision = "a"\n')
+        monkeypatch.setattr(migrate, "MIGRATIONS", tmp_path)
+        migrate.newest_revision.cache_clear()
+        try:
+            assert migrate.newest_revision() == "b"
+            (versions / "c.py").write_text('revision = "c"\ndown_revision = "a"\n')
+            migrate.newest_revision.cache_clear()
+            assert migrate.newest_revision() is None
+            (versions / "c.py").write_text('revision = make_revision()\ndown_revision = "b"\n')
+            migrate.newest_revision.cache_clear()
+            assert migrate.newest_revision() is None
+        finally:
+            migrate.newest_revision.cache_clear()
 
 
 class TestEventStreamMigration:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -10,9 +11,11 @@ from screening.bundled import ORIGIN, load_bundled
 from screening.errors import ScreeningListError
 from screening.index import ListVersionInfo, ScreeningIndex
 from screening.model import ParsedList
+from screening.ofac_xml import parse_file as parse_ofac_file
 from screening.own_list import parse_own_list
 from screening.plain_list import parse_text_file
-from tests.screening.conftest import DATA, KHORASHADIZADEH_XBT, LAZARUS_ETH
+from screening.snapshot import dump, load
+from tests.screening.conftest import DATA, EXCERPT_1119, KHORASHADIZADEH_XBT, LAZARUS_ETH
 
 LISTS = DATA / "ofac_sdn_2025-11-19"
 
@@ -70,11 +73,28 @@ class TestOwnList:
 
 class TestBundledSnapshot:
     def test_bundled_snapshot(self) -> None:
-        """The shipped snapshot holds 2025-11-19's XBT, ETH, USDT and USDC addresses as the OFAC source."""
+        """The shipped snapshot holds every address of 2025-11-19's SDN list (XBT, ETH, USDT, USDC and the rest) as the OFAC source."""
         parsed = load_bundled()
         assert parsed.source == "ofac-sdn" and parsed.origin == ORIGIN == "bundled snapshot of 2025-11-19"
         counts = {a: sum(1 for e in parsed.entries if e.asset == a) for a in ("XBT", "ETH", "USDT", "USDC")}
-        assert counts == {"XBT": 517, "ETH": 77, "USDT": 93, "USDC": 2}
+        assert counts == {"XBT": 518, "ETH": 77, "USDT": 93, "USDC": 2} and len(parsed.entries) == 760
+        assert parsed.skipped == ()
+
+    def test_every_snapshot_entry_names_its_party_programme_and_date(self) -> None:
+        """Each bundled address carries who is listed, under which programme and since when (Lazarus Group's, as in the XML)."""
+        entries = load_bundled().entries
+        assert all(e.party and e.party_ref and e.programmes and e.listed_on for e in entries)
+        [lazarus] = [e for e in entries if e.key == LAZARUS_ETH.lower()]
+        assert (lazarus.party, lazarus.party_ref, lazarus.programmes, lazarus.listed_on) == (
+            "Lazarus Group", "27307", ("DPRK3",), date(2019, 9, 13))
+
+    def test_the_snapshot_file_is_what_the_xml_says(self) -> None:
+        """Written from an SDN_ADVANCED.XML and read back, the snapshot gives the XML's entries, byte-stable."""
+        parsed = parse_ofac_file(EXCERPT_1119)
+        data = dump(parsed)
+        entries, skipped = load(data, where="test")
+        assert skipped == [] and sorted(entries, key=repr) == sorted(parsed.entries, key=repr)
+        assert dump(parsed) == data  # no timestamp in the gzip header: the same XML, the same bytes
 
 
 class TestIndex:

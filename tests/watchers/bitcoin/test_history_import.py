@@ -88,19 +88,20 @@ class TestBitcoinHistoryImport:
     async def test_import_stopped_midway_continues_after_the_last_stored_page(
         self, db: Database, fake: EsploraFake, watcher_factory: Callable[..., BitcoinWatcher]
     ) -> None:
-        """A source outage after two pages keeps them; the next run reads only the third page, and progress reaches 60 of 60."""
+        """A source outage after two pages keeps them (though the third was asked for while they were stored); the next
+        run reads only the third page, and progress reaches 60 of 60."""
         watcher = watcher_factory()
         late = fake_address(5)
         past = _donations(fake, late, 60)
         wid = await watch(db, late)
         await _plan(db, wid)
         history = BitcoinHistory(db, watcher.client, watcher.chain)
-        seen: list[ImportProgress] = []
+        pages = f"/address/{late}/txs/chain/"  # the pages after the first
+        # The source goes down from the third page on (set while it answers the second).
+        fake.before_next(pages, lambda: fake.fail_next(503, times=FAST_RETRY.attempts, path=pages))
 
         def _progress(p: ImportProgress) -> None:
-            seen.append(p)
-            if len(seen) == 3:  # the start, then two pages
-                fake.fail_next(503, times=FAST_RETRY.attempts, path=f"/address/{late}/txs/chain")
+            pass
 
         with pytest.raises(SourceUnavailable):
             await history.run(wid, progress=_progress)
@@ -115,3 +116,27 @@ class TestBitcoinHistoryImport:
         assert after - pages == 1
         assert sorted(t.txid for t in await transfers(db, wid)) == sorted(past)
         assert (final[-1].done, final[-1].total) == (60, 60)
+
+    async def test_the_next_page_is_asked_for_while_one_is_stored(
+        self, db: Database, fake: EsploraFake, watcher: BitcoinWatcher
+    ) -> None:
+        """When a page's progress is reported (after it is stored), the next page was already requested: the
+        import's pace is the source's, not its writes'."""
+        import threading
+
+        late = fake_address(6)
+        past = _donations(fake, late, 60)
+        wid = await watch(db, late)
+        await _plan(db, wid)
+        requested = [threading.Event(), threading.Event()]  # pages 2 and 3 reached the source
+        fake.before_next(f"/address/{late}/txs/chain/", requested[0].set)
+        fake.before_next(f"/address/{late}/txs/chain/", requested[1].set)
+        ahead: list[bool] = []
+
+        def _progress(p: ImportProgress) -> None:
+            if p.done in (25, 50):  # page 1 or 2 stored: is the one after it already on its way?
+                ahead.append(requested[p.done // 25 - 1].wait(timeout=10))
+
+        outcome = await BitcoinHistory(db, watcher.client, watcher.chain).run(wid, progress=_progress)
+        assert outcome.finished and ahead == [True, True]
+        assert sorted(t.txid for t in await transfers(db, wid)) == sorted(past)

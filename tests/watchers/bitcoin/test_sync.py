@@ -42,6 +42,33 @@ class TestFirstSync:
         assert fake.requests["/address/{address}/txs/chain"] == 1
         assert fake.requests["/address/{address}/txs/chain/{last_seen}"] == 1
 
+    async def test_the_confirmed_past_is_history_and_the_mempool_and_what_follows_are_news(self, db: Database, fake: EsploraFake, watcher: BitcoinWatcher) -> None:
+        """A wallet's first sync records what is already confirmed as history (counted, screened, not
+        announced one by one); a donation waiting in the mempool then, and everything after, is news."""
+        await watch(db, WALLET)
+        fake.add_tx(_donation(amount=1_000))
+        fake.mine()
+        fake.add_tx(_donation(amount=2_000))  # in the mempool at the first sync
+        await watcher.poll()
+        fake.add_tx(_donation(amount=3_000))
+        fake.mine()
+        await watcher.poll()
+        async with db.session() as s:
+            news = [(e.kind, bool((e.detail or {}).get("history"))) for e in (await s.execute(select(Event).order_by(Event.id))).scalars()
+                    if e.kind == EventKind.TRANSFER_NEW]
+        assert news == [(EventKind.TRANSFER_NEW, True), (EventKind.TRANSFER_NEW, False), (EventKind.TRANSFER_NEW, False)]
+
+    async def test_an_empty_wallets_first_donation_is_news(self, db: Database, fake: EsploraFake, watcher: BitcoinWatcher) -> None:
+        """A wallet with no past is synced (its cursor written) at the first poll, so a donation confirmed before the next one is news."""
+        await watch(db, WALLET)
+        await watcher.poll()
+        fake.add_tx(_donation(amount=1_000))
+        fake.mine()
+        await watcher.poll()
+        async with db.session() as s:
+            [event] = [e for e in (await s.execute(select(Event))).scalars() if e.kind == EventKind.TRANSFER_NEW]
+        assert not (event.detail or {}).get("history")
+
     async def test_second_sync_reads_only_what_is_new(self, db: Database, fake: EsploraFake, watcher: BitcoinWatcher) -> None:
         """After the first sync, new confirmed donations cost one history page, not the whole history."""
         wid = await watch(db, WALLET)

@@ -157,6 +157,35 @@ class TestCrashSafety:
         assert {r[0] for r in rows} == expected and all(r[2] == 1 for r in rows) and len(rows) == 24
 
 
+class TestBackfillCommand:
+    async def test_command_screens_each_transfer_once_and_never_imports_web3(self, tmp_path: Path, dev: DevChain) -> None:
+        """`backfill` screens while it stores (several passes) yet counts every transfer once, over the aiohttp transport."""
+        usdc = dev.deploy_token("USDC", 6)
+        wallet = fresh_address(64)
+        for i in range(6):
+            dev.send(dev.accounts[1], wallet, ETH + i)
+            dev.mint(usdc, wallet, 1_000 + i)
+            dev.mine(80)  # 10 ranges of 50 blocks: more than one write, so screening passes run while it stores
+        db_file = tmp_path / "ledger.db"
+        config = _config(tmp_path, db_file, dev.url, wallet, usdc)
+        code = (
+            "import atexit, sys\n"
+            "atexit.register(lambda: print('web3 imported:', 'web3' in sys.modules))\n"
+            "from bot.cli import main\n"
+            f"main(['--config', {str(config)!r}, 'backfill', {CHAIN!r}, '--from-block', '1'])\n"
+        )
+        done = await asyncio.create_subprocess_exec(sys.executable, "-c", code, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        out, err = await done.communicate()
+        assert done.returncode == 0, err.decode()[-2000:]
+        text = out.decode()
+        assert "screened the senders of 12 stored transfer(s): 0 sanctions hit(s)" in text
+        assert "web3 imported: False" in text
+        with sqlite3.connect(db_file) as conn:
+            assert conn.execute("SELECT COUNT(*) FROM transfer").fetchone() == (12,)
+            events = conn.execute("SELECT COUNT(*) FROM event WHERE kind = 'transfer.new'").fetchone()
+        assert events == (12,)
+
+
 class TestBackfillInput:
     async def test_start_above_the_tip_is_a_clear_error(self, db: Database, dev: DevChain, make_watcher: WatcherFactory) -> None:
         """A backfill asked to start above the tip says so and stores no progress."""

@@ -178,3 +178,30 @@ class TestManyInOneBlock:
         report = await make_watcher(rpc_urls=(proxy.url,)).poll()
         assert report.ok and sorted(t.txid for t in await stored(db)) == sorted(txids)
         assert "eth_getBlockReceipts" in proxy.calls and "eth_getTransactionReceipt" in proxy.calls
+
+
+class TestFirstPollPast:
+    async def test_blocks_up_to_the_first_polls_tip_are_history_across_polls(self, db: Database, dev: DevChain, make_watcher: WatcherFactory) -> None:
+        """The first poll from a start height records donations up to the tip it saw as history (counted,
+        not announced), also when the catch-up takes several polls; a donation after it is news."""
+        from sqlalchemy import select
+
+        from ledger.models import Event, EventKind
+
+        wallet = fresh_address(5)
+        await add_wallet(db, wallet, start_height=1)
+        dev.send(dev.accounts[1], wallet, ETH)
+        dev.mine(3)
+        dev.send(dev.accounts[2], wallet, 2 * ETH)  # the tip at the first poll
+        watcher = make_watcher(max_blocks_per_poll=2, blocks_per_range=1)
+        first = await watcher.poll()
+        assert first.ok and first.new == 1  # only blocks 1..2 this time
+        dev.send(dev.accounts[3], wallet, 3 * ETH)  # block 6: after the first poll
+        for _ in range(2):  # blocks 3..4, then 5..6
+            assert (await watcher.poll()).ok
+        assert (await cursor(db))[0] == 6  # type: ignore[index]
+        async with db.session() as s:
+            events = (await s.execute(select(Event).where(Event.kind == EventKind.TRANSFER_NEW).order_by(Event.id))).scalars()
+            said = [bool((e.detail or {}).get("history")) for e in events]
+        assert said == [True, True, False]
+

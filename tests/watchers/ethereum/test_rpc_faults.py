@@ -21,14 +21,15 @@ async def _one_donation(db: Database, dev: DevChain, n: int) -> str:
 
 
 class TestRetries:
+    @pytest.mark.parametrize("transport", ["web3", "aiohttp"])
     @pytest.mark.parametrize("fault", ["429", "500", "rate-limit-json"])
     async def test_transient_http_errors_are_retried(
-        self, db: Database, dev: DevChain, proxy: RpcProxy, make_watcher: WatcherFactory, fault: str
+        self, db: Database, dev: DevChain, proxy: RpcProxy, make_watcher: WatcherFactory, fault: str, transport: str
     ) -> None:
-        """A 429, a 500 or a rate-limit error inside a 200 answer is retried with backoff; the donation is stored."""
+        """A 429, a 500 or a rate-limit error inside a 200 answer is retried with backoff, on either transport; the donation is stored."""
         txid = await _one_donation(db, dev, 40)
         proxy.fail_next(fault, times=2)
-        report = await make_watcher(rpc_urls=(proxy.url,)).poll()
+        report = await make_watcher(rpc_urls=(proxy.url,), transport=transport).poll()
         assert report.ok and [t.txid for t in await stored(db)] == [txid]
         assert not proxy.faults
 
@@ -42,12 +43,13 @@ class TestRetries:
         report = await make_watcher(rpc_urls=(proxy.url,), timeout_seconds=0.3).poll()
         assert report.ok and [t.txid for t in await stored(db)] == [txid]
 
+    @pytest.mark.parametrize("transport", ["web3", "aiohttp"])
     async def test_persistent_failure_fails_the_poll_and_keeps_the_cursor(
-        self, db: Database, dev: DevChain, proxy: RpcProxy, make_watcher: WatcherFactory
+        self, db: Database, dev: DevChain, proxy: RpcProxy, make_watcher: WatcherFactory, transport: str
     ) -> None:
         """When every retry fails the poll reports it, stores nothing, and the next poll catches up once."""
         txid = await _one_donation(db, dev, 42)
-        watcher = make_watcher(rpc_urls=(proxy.url,))
+        watcher = make_watcher(rpc_urls=(proxy.url,), transport=transport)
         proxy.always = "500"
         report = await watcher.poll()
         assert not report.ok and "HTTP 500" in report.errors[0]
@@ -58,13 +60,14 @@ class TestRetries:
 
 
 class TestBadBodies:
+    @pytest.mark.parametrize("transport", ["web3", "aiohttp"])
     @pytest.mark.parametrize("fault", ["truncated", "garbage"])
     async def test_unreadable_answer_fails_only_that_poll(
-        self, db: Database, dev: DevChain, proxy: RpcProxy, make_watcher: WatcherFactory, fault: str
+        self, db: Database, dev: DevChain, proxy: RpcProxy, make_watcher: WatcherFactory, fault: str, transport: str
     ) -> None:
-        """Truncated JSON or an HTML page fails the poll as malformed without moving the cursor."""
+        """Truncated JSON or an HTML page fails the poll as malformed without moving the cursor, on either transport."""
         txid = await _one_donation(db, dev, 43)
-        watcher = make_watcher(rpc_urls=(proxy.url,))
+        watcher = make_watcher(rpc_urls=(proxy.url,), transport=transport)
         assert (await watcher.poll()).ok
         before = await cursor(db)
         second = await _one_donation(db, dev, 44)
@@ -78,11 +81,14 @@ class TestBadBodies:
 
 
 class TestFailover:
-    async def test_dead_first_url_fails_over_to_the_next(self, db: Database, dev: DevChain, make_watcher: WatcherFactory) -> None:
-        """With the first RPC URL refusing connections the second one serves the poll."""
+    @pytest.mark.parametrize("transport", ["web3", "aiohttp"])
+    async def test_dead_first_url_fails_over_to_the_next(
+        self, db: Database, dev: DevChain, make_watcher: WatcherFactory, transport: str
+    ) -> None:
+        """With the first RPC URL refusing connections the second one serves the poll, on either transport."""
         txid = await _one_donation(db, dev, 45)
         dead = f"http://127.0.0.1:{free_port()}/"
-        report = await make_watcher(rpc_urls=(dead, dev.url)).poll()
+        report = await make_watcher(rpc_urls=(dead, dev.url), transport=transport).poll()
         assert report.ok and [t.txid for t in await stored(db)] == [txid]
 
     async def test_failing_first_url_fails_over_in_order(

@@ -1,4 +1,4 @@
-"""Shared fixtures: the ledger database on SQLite and on PostgreSQL, through one parameter.
+"""Shared fixtures: the ledger database on SQLite and on PostgreSQL, through one parameter; anvil.
 
 Every test that takes ``db`` runs twice: once on a fresh SQLite file and once on a database
 made for this run on the PostgreSQL server at 127.0.0.1:5432 (emptied before each test). With no
@@ -19,6 +19,8 @@ from pathlib import Path
 import pytest
 
 from ledger.database import Database
+from tests.fakes.anvil import Anvil, anvil_binary
+from tests.watchers.ethereum.devchain import DevChain
 
 PG_ADMIN_URL = os.environ.get("DONATION_WATCH_TEST_PG", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres")
 REQUIRE_POSTGRES = os.environ.get("REQUIRE_POSTGRES") == "1"
@@ -96,6 +98,31 @@ async def db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Da
         yield database
     finally:
         await database.close()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark every test that runs a node with `anvil` (select or skip them with -m)."""
+    for item in items:
+        if "anvil" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.anvil)
+
+
+@pytest.fixture
+def anvil() -> Iterator[Anvil]:
+    """A fresh anvil node, a real local Ethereum node (it starts in about 0.1 s), stopped after the test."""
+    if anvil_binary() is None:
+        pytest.fail("anvil is not installed: run `make test` (npm installs it into node_modules/)", pytrace=False)
+    node = Anvil()
+    try:
+        yield node
+    finally:
+        node.stop()
+
+
+@pytest.fixture
+def dev(anvil: Anvil) -> DevChain:
+    """Helpers to make transactions, tokens, blocks and reorgs on the anvil node."""
+    return DevChain(anvil)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

@@ -3,59 +3,22 @@ real OFAC-listed address is stored, shown on the console, flagged as a sanctions
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
-import pytest
-
-from tests.e2e.botproc import ROOT, run_bot
+from tests.e2e.support import OFAC_XBT, WATCHED_BTC as WATCHED, BotConfig, first_listed, run_bot
 from tests.fakes.esplora import EsploraFake, fake_address, make_tx
-from tests.fakes.prices import PriceFake, valuation_toml
-
-OFAC_XBT = ROOT / "tests" / "data" / "sanctions" / "ofac_sdn_2025-11-19" / "sanctioned_addresses_XBT.txt"
-WATCHED = "357a3So9CbsNfBBgFYACGvxxS6tMaDoa1P"
+from tests.fakes.prices import PriceFake
 
 
-@pytest.fixture
-async def esplora() -> AsyncIterator[EsploraFake]:
-    server = EsploraFake()
-    await server.start()
-    try:
-        yield server
-    finally:
-        await server.stop()
-
-
-def write_config(tmp_path: Path, esplora_url: str, prices_url: str = "http://127.0.0.1:9") -> Path:
-    path = tmp_path / "bot.toml"
-    path.write_text(f"""
-data_dir = "{tmp_path / 'data'}"
-
-[database]
-url = "sqlite+aiosqlite:///{tmp_path / 'data' / 'ledger.db'}"
-
-[chains.bitcoin]
-kind = "bitcoin"
-esplora_urls = ["{esplora_url}"]
-requests_per_second = 100.0
-timeout_seconds = 5
-
-[[wallets]]
-chain = "bitcoin"
-address = "{WATCHED}"
-label = "Relief fund (BTC)"
-
-[screening]
-ofac_url = "http://127.0.0.1:9/unreachable"
-""" + valuation_toml(prices_url))
-    return path
+def write_config(tmp_path: Path, esplora_url: str) -> BotConfig:
+    return BotConfig(tmp_path).bitcoin(esplora_url).wallet("bitcoin", WATCHED, label="Relief fund (BTC)")
 
 
 class TestBitcoinEndToEnd:
     async def test_listed_donor_is_stored_announced_and_flagged(self, tmp_path: Path, esplora: EsploraFake, prices: PriceFake) -> None:
         """poll --once stores the donation, prints it and a SANCTIONS HIT for the listed sender; totals count it."""
-        listed = next(line.strip() for line in OFAC_XBT.read_text().splitlines() if line.strip())
-        config = write_config(tmp_path, esplora.url, prices.url)
+        listed = first_listed(OFAC_XBT)
+        config = write_config(tmp_path, esplora.url).prices(prices.url).write()
         status, out, err = await run_bot(config, "poll", "--once")  # the wallet's first sync: no past
         assert status == 0 and "bitcoin: 0 new" in out, err
 
@@ -77,7 +40,7 @@ class TestBitcoinEndToEnd:
 
     async def test_unreachable_source_fails_the_poll_without_a_traceback(self, tmp_path: Path) -> None:
         """With the Esplora server down, poll --once reports the failure in one line and exits 1."""
-        config = write_config(tmp_path, "http://127.0.0.1:9/api")
+        config = write_config(tmp_path, "http://127.0.0.1:9/api").write()
         status, out, err = await run_bot(config, "poll", "--once")
         assert status == 1
         assert "bitcoin:" in out and "FAILED" in out

@@ -4,72 +4,28 @@ shows the import; the live poll that follows announces none of it again."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.botproc import ROOT, run_bot
-from tests.fakes.anvil import Anvil, anvil_binary
+from tests.e2e.support import OFAC_ETH, WATCHED_ETH as WATCHED, BotConfig, first_listed, run_bot
 from tests.fakes.explorer import ExplorerFake
+from tests.fakes.serve import running
 from tests.watchers.ethereum.devchain import DevChain
 
-OFAC_ETH = ROOT / "tests" / "data" / "sanctions" / "ofac_sdn_2025-11-19" / "sanctioned_addresses_ETH.txt"
-WATCHED = "0x165CD37b4C644C2921454429E7F9358d18A45e14"
 KEY = "E2E-KEY"
 
 
 @pytest.fixture
-def dev() -> Iterator[DevChain]:
-    if anvil_binary() is None:
-        pytest.fail("anvil is not installed: run `make test` (npm installs it into node_modules/)", pytrace=False)
-    node = Anvil()
-    try:
-        yield DevChain(node)
-    finally:
-        node.stop()
-
-
-@pytest.fixture
 async def explorer(dev: DevChain) -> AsyncIterator[ExplorerFake]:
-    fake = ExplorerFake(dev.url, api_key=KEY)
-    await fake.start()
-    try:
+    async with running(ExplorerFake(dev.url, api_key=KEY)) as fake:
         yield fake
-    finally:
-        await fake.stop()
 
 
 def write_config(tmp_path: Path, rpc_url: str, api_url: str, token: str) -> Path:
-    path = tmp_path / "bot.toml"
-    path.write_text(f"""
-data_dir = "{tmp_path / 'data'}"
-
-[database]
-url = "sqlite+aiosqlite:///{tmp_path / 'data' / 'ledger.db'}"
-
-[chains.ethereum]
-kind = "evm"
-chain_id = 31337
-rpc_urls = ["{rpc_url}"]
-confirmations = 2
-timeout_seconds = 5
-
-[chains.ethereum.explorer]
-kind = "etherscan"
-url = "{api_url}"
-requests_per_second = 50
-page_size = 2
-
-[[chains.ethereum.tokens]]
-symbol = "USDT"
-address = "{token}"
-decimals = 6
-
-[screening]
-ofac_url = "http://127.0.0.1:9/unreachable"
-""")
-    return path
+    return (BotConfig(tmp_path).ethereum(rpc_url, tokens={"USDT": (token, 6)})
+            .set("chains.ethereum.explorer", kind="etherscan", url=api_url, requests_per_second=50, page_size=2).write())
 
 
 class TestImportEndToEnd:
@@ -77,7 +33,7 @@ class TestImportEndToEnd:
         self, tmp_path: Path, dev: DevChain, explorer: ExplorerFake, monkeypatch: pytest.MonkeyPatch
     ) -> None:
         """import stores the node-confirmed history (a lie rejected), flags the listed donor, and poll --once announces none of it."""
-        listed = next(line.strip() for line in OFAC_ETH.read_text().splitlines() if line.strip())
+        listed = first_listed(OFAC_ETH)
         usdt = dev.deploy_token("USDT", 6)
         dev.impersonate(listed)
         dev.mint(usdt, listed, 5_000_000_000)

@@ -16,7 +16,8 @@ Shapes from Discord's developer documentation (API v10) and discord.py 2.x's use
 - Limits checked on create/edit: content 2,000; up to 10 embeds; per embed title 256,
   description 4,096, 25 fields (name 256, value 1,024), footer 2,048, total 6,000; 10 files.
 - Gateway (``/gateway``, JSON text frames): HELLO (op 10), IDENTIFY (op 2) -> READY dispatch,
-  heartbeat (op 1) -> ACK (op 11). ``interact()`` dispatches an INTERACTION_CREATE for a slash
+  heartbeat (op 1) -> ACK (op 11); the fake counts IDENTIFYs and open gateway connections (one
+  token, one connection: a second client would race the first for every interaction). ``interact()`` dispatches an INTERACTION_CREATE for a slash
   command; the bot answers through ``POST /interactions/{id}/{token}/callback?with_response=true``
   (answered with ``{"interaction": {...}, "resource": {"type"}}``, as discord.py 2.7 reads it) and
   the webhook routes, recorded as ``replies``.
@@ -99,7 +100,7 @@ class FakeDiscord:
         self.nonces: dict[tuple[int, str], tuple[dict[str, Any], datetime]] = {}
         self.identified = asyncio.Event()
         self.identifies = 0  # IDENTIFY/RESUME received, over every connection
-        self.gateways_open = 0  # gateway connections open now
+        self.gateways: set[web.WebSocketResponse] = set()  # gateway connections open now
         self.most_gateways_open = 0  # the most open at once (two clients on one token race: error 40060)
         self.commands: list[dict[str, Any]] = []
         self.hold_seconds = 0.0  # a create is stored at once but answered this much later (to kill the bot in between)
@@ -115,6 +116,19 @@ class FakeDiscord:
     def fail_next(self, path_fragment: str, status: int, retry_after: float = 0.05) -> None:
         """The next request whose path contains ``path_fragment`` answers ``status`` (429 with Via)."""
         self.script.append((path_fragment, status, retry_after))
+
+    @property
+    def gateways_open(self) -> int:
+        """Gateway connections open now."""
+        return len(self.gateways)
+
+    def titles(self, channel_id: int) -> list[str]:
+        """The title of each message stored in a channel (its first embed's), oldest first."""
+        return [m["embeds"][0]["title"] for m in self.messages.get(channel_id, []) if m["embeds"]]
+
+    def titled(self, channel_id: int, title: str) -> dict[str, Any]:
+        """The message in a channel whose first embed has this title (as it stands now, after edits)."""
+        return next(m for m in self.messages.get(channel_id, []) if m["embeds"] and m["embeds"][0]["title"] == title)
 
     def posts(self, channel_id: int) -> list[Recorded]:
         return [r for r in self.requests if r.method == "POST" and r.path == f"{API}/channels/{channel_id}/messages" and r.status == 200]
@@ -155,8 +169,8 @@ class FakeDiscord:
         return self.url.replace("http://", "ws://") + "/gateway"
 
     async def stop(self) -> None:
-        if self._ws is not None:
-            await self._ws.close()
+        for ws in list(self.gateways):
+            await ws.close()
         if self._runner is not None:
             await self._runner.cleanup()
 
@@ -284,8 +298,17 @@ class FakeDiscord:
         ws = web.WebSocketResponse()
         await ws.prepare(request)
         self._ws = ws
-        self.gateways_open += 1
+        self.gateways.add(ws)
         self.most_gateways_open = max(self.most_gateways_open, self.gateways_open)
+        try:
+            await self._session(ws)
+        finally:
+            self.gateways.discard(ws)
+            if self._ws is ws:
+                self._ws = None
+        return ws
+
+    async def _session(self, ws: web.WebSocketResponse) -> None:
         await ws.send_str(json.dumps({"op": 10, "d": {"heartbeat_interval": 41250}, "s": None, "t": None}))
         async for msg in ws:
             if msg.type != WSMsgType.TEXT:
@@ -295,17 +318,15 @@ class FakeDiscord:
                 await ws.send_str(json.dumps({"op": 11, "d": None, "s": None, "t": None}))
             elif data["op"] in (2, 6):  # IDENTIFY or RESUME: a fresh session
                 self.identifies += 1
-                await self._dispatch("READY", {
+                await self._dispatch("READY", ws=ws, data={
                     "v": 10, "user": self._user(), "guilds": [], "session_id": "fake-session",
                     "resume_gateway_url": self.gateway_url, "application": {"id": str(APP_ID), "flags": 0},
                     "private_channels": [], "relationships": [],
                 })
                 self.identified.set()
-        self.gateways_open -= 1
-        if self._ws is ws:
-            self._ws = None
-        return ws
 
-    async def _dispatch(self, event: str, data: dict[str, Any]) -> None:
-        assert self._ws is not None
-        await self._ws.send_str(json.dumps({"op": 0, "t": event, "s": next(self._seq), "d": data}))
+    async def _dispatch(self, event: str, data: dict[str, Any], ws: web.WebSocketResponse | None = None) -> None:
+        """Send a dispatch on `ws`, by default the newest gateway connection."""
+        ws = ws or self._ws
+        assert ws is not None
+        await ws.send_str(json.dumps({"op": 0, "t": event, "s": next(self._seq), "d": data}))

@@ -1,15 +1,15 @@
-"""Fixtures for the Ethereum watcher: a fresh anvil per test, wallets, and a watcher factory."""
+"""Fixtures for the Ethereum watcher: wallets and a watcher factory over the fresh anvil per test
+(`anvil` and `dev` in tests/conftest.py)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
 
 from ledger.database import Database
 from ledger.wallets import upsert_wallet
-from tests.fakes.anvil import Anvil, anvil_binary
 from tests.watchers.ethereum.devchain import DevChain
 from watchers.ethereum import EvmWatcher
 from watchers.evm_mapping import TokenSpec
@@ -19,32 +19,6 @@ from watchers.retry import RetryPolicy
 CHAIN = "ethereum"
 ANVIL_CHAIN_ID = 31337
 FAST_RETRY = RetryPolicy(attempts=3, base_seconds=0.01, max_seconds=0.05)
-
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Mark every test that runs a node with `anvil` (select or skip them with -m)."""
-    for item in items:
-        if "anvil" in getattr(item, "fixturenames", ()):
-            item.add_marker(pytest.mark.anvil)
-
-
-@pytest.fixture
-def anvil() -> Iterator[Anvil]:
-    """A fresh anvil node (it starts in about 0.1 s), stopped after the test."""
-    if anvil_binary() is None:
-        pytest.fail("anvil is not installed: run `make test` (npm installs it into node_modules/)", pytrace=False)
-    node = Anvil()
-    try:
-        yield node
-    finally:
-        node.stop()
-
-
-@pytest.fixture
-def dev(anvil: Anvil) -> DevChain:
-    """Helpers to make transactions, tokens, blocks and reorgs on the anvil node."""
-    return DevChain(anvil)
 
 
 async def add_wallet(db: Database, address: str, *, start_height: int | None = None, chain: str = CHAIN) -> int:

@@ -12,6 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ledger.donations import value_sums
 from ledger.valuation_tables import TransferValue as TransferValueRow
 
+ID_CHUNK = 1000  # ids per IN (...) list: an import's thousands stay far below the databases' parameter limits
+
 
 @dataclass(frozen=True, slots=True)
 class FiatFigures:
@@ -46,10 +48,10 @@ async def fund_totals(
 
 async def values_of(session: AsyncSession, transfer_ids: list[int], currency: str) -> dict[int, TransferValue]:
     """The stored values at arrival of these transfers in ``currency`` (those not yet valued are left out)."""
-    if not transfer_ids:
-        return {}
     v = TransferValueRow.__table__
-    rows = await session.execute(
-        select(v.c.transfer_id, v.c.value, v.c.source).where(v.c.transfer_id.in_(transfer_ids), v.c.currency == currency)
-    )
-    return {tid: TransferValue(value, currency, source) for tid, value, source in rows.all()}
+    found: dict[int, TransferValue] = {}
+    for start in range(0, len(transfer_ids), ID_CHUNK):
+        rows = await session.execute(select(v.c.transfer_id, v.c.value, v.c.source).where(
+            v.c.transfer_id.in_(transfer_ids[start : start + ID_CHUNK]), v.c.currency == currency))
+        found.update((tid, TransferValue(value, currency, source)) for tid, value, source in rows.all())
+    return found

@@ -119,8 +119,22 @@ async def totals_between(
     stmt = select(Transfer.asset, Transfer.decimals, Transfer.amount).where(
         Transfer.first_seen >= start, Transfer.first_seen < end, Transfer.status.in_(statuses)
     )
+    return _per_asset((await session.execute(stmt)).all())
+
+
+async def totals_of(session: AsyncSession, transfer_ids: Sequence[int], *, chunk: int = 1000) -> dict[str, tuple[int, int, int]]:
+    """Per asset, the (decimals, count, sum) of these transfers (e.g. what an import stored), whatever their status."""
+    ids = sorted(set(transfer_ids))
+    rows = []
+    for start in range(0, len(ids), chunk):
+        stmt = select(Transfer.asset, Transfer.decimals, Transfer.amount).where(Transfer.id.in_(ids[start : start + chunk]))
+        rows += (await session.execute(stmt)).all()
+    return _per_asset(rows)
+
+
+def _per_asset(rows: Sequence[tuple[str, int, int]]) -> dict[str, tuple[int, int, int]]:
     acc: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
-    for asset, decimals, amount in (await session.execute(stmt)).all():
+    for asset, decimals, amount in rows:
         entry = acc[asset]
         entry[0] = decimals
         entry[1] += 1

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -32,6 +32,7 @@ from valuation.money import value_of
 log = logging.getLogger(__name__)
 
 COUNTED = [str(TransferStatus.PENDING), str(TransferStatus.CONFIRMED)]
+ID_CHUNK = 1000  # ids per IN (...) list: far below SQLite's and asyncpg's bound-parameter limits
 
 
 @dataclass
@@ -64,14 +65,21 @@ async def value_pending(
     *,
     since: datetime | None = None,
     now: datetime | None = None,
+    transfer_ids: Collection[int] | None = None,
 ) -> ValuationReport:
-    """Value every counted transfer that has no value in ``config.currency`` yet (arrived at or after ``since``)."""
+    """Value every counted transfer that has no value in ``config.currency`` yet (arrived at or after
+    ``since``; only those of ``transfer_ids`` when given, e.g. what an import just stored)."""
     config = config or ValuationConfig()
     now = now or utcnow()
     report = ValuationReport()
     before = sum(s.requests for s in sources)
     async with db.session() as session:
-        todo = await _unvalued(session, config.currency, since, now)
+        if transfer_ids is None:
+            todo = await _unvalued(session, config.currency, since, now)
+        else:
+            ids = sorted(set(transfer_ids))
+            todo = [item for start in range(0, len(ids), ID_CHUNK)
+                    for item in await _unvalued(session, config.currency, since, now, ids[start : start + ID_CHUNK])]
     by_asset: dict[str, list[_Unvalued]] = defaultdict(list)
     for item in todo:
         by_asset[item.asset].append(item)
@@ -171,7 +179,9 @@ async def refresh_prices(
     return report
 
 
-async def _unvalued(session: AsyncSession, currency: str, since: datetime | None, now: datetime) -> list[_Unvalued]:
+async def _unvalued(
+    session: AsyncSession, currency: str, since: datetime | None, now: datetime, ids: Sequence[int] | None = None
+) -> list[_Unvalued]:
     """Counted transfers without a value, each with its arrival moment (a block time ahead of our
     clock, which miners may set up to two hours ahead, counts as now)."""
     t = Transfer.__table__
@@ -180,6 +190,8 @@ async def _unvalued(session: AsyncSession, currency: str, since: datetime | None
         t.c.status.in_(COUNTED),
         ~exists().where(v.c.transfer_id == t.c.id, v.c.currency == currency),
     )
+    if ids is not None:
+        stmt = stmt.where(t.c.id.in_(ids))
     if since is not None:
         stmt = stmt.where(or_(t.c.block_time >= since, and_(t.c.block_time.is_(None), t.c.first_seen >= since)))
     rows = (await session.execute(stmt.order_by(t.c.id))).all()

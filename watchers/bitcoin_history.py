@@ -109,6 +109,7 @@ class BitcoinHistory:
                         await self._hand_over(s, imp, wallet_id, stats.chain_tx_count, newest)
                         await finish_import(s, wallet_id)
                 outcome.stored += len(result.inserted)
+                outcome.transfer_ids += result.inserted
                 if progress:
                     progress(ImportProgress(wallet_id, "transactions", seen, max(total, seen), outcome.stored))
                 if end:

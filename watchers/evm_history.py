@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -50,6 +50,8 @@ class ImportOutcome:
     stored: int = 0
     rejected: int = 0
     finished: bool = False
+    # The ids of the transfers this run stored (to value them, or say what was stored).
+    transfer_ids: list[int] = field(default_factory=list)
     # The highest block imported; the live watcher covers what lies above its own hand-over height.
     through: int | None = None
     waiting_for_live: bool = False
@@ -133,6 +135,7 @@ class EvmHistory:
             result = await record_transfers(s, with_status(items, confirmed), history=True)
             await record_progress(s, wallet_id, stored=len(result.inserted), rejected=rejected, **where)
         outcome.stored += len(result.inserted)
+        outcome.transfer_ids += result.inserted
         outcome.rejected += rejected
         return len(result.inserted)
 

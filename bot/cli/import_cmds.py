@@ -1,8 +1,14 @@
-"""`donation-watch import CHAIN ADDRESS [--since DATE]`: a wallet's whole history, now, with a progress bar."""
+"""`donation-watch import CHAIN ADDRESS [--since DATE]`: a wallet's whole history, now, with a progress bar.
+
+What it stores is screened and valued at each transfer's time (as the watchers' polls do), and the
+command ends with one line: how many transfers, how much of each asset, and their value at arrival.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
 import click
@@ -11,7 +17,21 @@ from bot.app import App
 from bot.cli import AppContext, pass_app, run_async
 
 if TYPE_CHECKING:
+    from valuation.valuer import ValuationReport
     from watchers.evm_history import ImportOutcome, ImportProgress
+
+RETRIED = "the running bot retries, or `donation-watch revalue`"
+
+
+@dataclass(frozen=True, slots=True)
+class Stored:
+    """What an import stored: per asset (decimals, count, sum), the values found, why some have none."""
+
+    assets: dict[str, tuple[int, int, int]]
+    currency: str
+    values: list[Decimal]
+    unvalued: int
+    reason: str | None
 
 
 @click.command("import")
@@ -48,7 +68,7 @@ def import_(app: AppContext, chain: str, address: str, since: datetime | None, l
     def _progress(p: ImportProgress) -> None:
         bar.show(p.done, p.total, stored=p.stored, rejected=p.rejected)
 
-    async def _go() -> tuple[ImportOutcome, int] | str:
+    async def _go() -> tuple[ImportOutcome, Stored] | str:
         async with await App.open(settings) as app:
             # Only this chain's watcher (whose client, and so rate limit, the import shares).
             watcher = family_of(spec).build(chain, spec, app.db)
@@ -82,7 +102,8 @@ def import_(app: AppContext, chain: str, address: str, since: datetime | None, l
                     bar.close()  # before the screening's log lines
                 await app.screener.ensure_lists()
                 await app.screener.screen_new()  # the imported senders are screened like any others
-                return outcome, wallet_id
+                report = await _value(app, outcome.transfer_ids)
+                return outcome, await _stored(app, outcome.transfer_ids, report)
             finally:
                 await importer.close()
                 await watcher.close()
@@ -91,13 +112,58 @@ def import_(app: AppContext, chain: str, address: str, since: datetime | None, l
     if isinstance(result, str):
         click.echo(f"error: {result}", err=True)
         raise SystemExit(1)
-    outcome, _ = result
-    rejected = f", {outcome.rejected} explorer leads rejected by the node" if outcome.rejected else ""
+    click.echo(describe(chain, canonical, *result))
+
+
+async def _value(app: App, transfer_ids: list[int]) -> ValuationReport:
+    """Value what the import stored at each transfer's time, through the configured price sources."""
+    from bot.valuation_wiring import Valuation
+    from valuation.valuer import ValuationReport, value_pending
+
+    if not transfer_ids:
+        return ValuationReport()
+    valuation = Valuation(app.settings, app.db)
+    try:
+        return await value_pending(app.db, valuation.sources, valuation.config, transfer_ids=transfer_ids)
+    finally:
+        await valuation.close()
+
+
+async def _stored(app: App, transfer_ids: list[int], report: ValuationReport) -> Stored:
+    from bot.fiat import values_of
+    from ledger.queries import totals_of
+
+    currency = app.settings.valuation.currency
+    async with app.db.session() as s:
+        assets = await totals_of(s, transfer_ids)
+        values = await values_of(s, transfer_ids, currency)
+    reason = report.errors[-1] if report.errors else None
+    return Stored(assets, currency, [v.value for v in values.values()], len(transfer_ids) - len(values), reason)
+
+
+def describe(chain: str, address: str, outcome: ImportOutcome, stored: Stored) -> str:
+    """The import's last line: what it stored, in each asset and in the fund's currency at arrival."""
+    from bot.format import amount
+    from valuation.money import display, exact_sum
+    from watchers.errors import clip
+
+    n = outcome.stored
+    said = f"import {chain} {address}: {n} transfer{'' if n == 1 else 's'} stored as history"
+    if outcome.rejected:
+        said += f", {outcome.rejected} explorer leads rejected by the node"
+    if stored.assets:
+        said += ": " + ", ".join(f"{amount(total, dec)} {asset}" for asset, (dec, _, total) in sorted(stored.assets.items()))
+    why = f"{clip(stored.reason, 160) if stored.reason else 'no price yet'}; {RETRIED}"
+    worth = display(exact_sum(stored.values), stored.currency)
+    if stored.values and not stored.unvalued:
+        said += f", worth {worth} at arrival"
+    elif stored.values:
+        said += f", worth {worth} at arrival for {len(stored.values)} of them ({stored.unvalued} not valued yet: {why})"
+    elif stored.unvalued:
+        said += f", not valued yet ({why})"
     if outcome.finished:
-        tail = "history complete"
-    else:
-        tail = f"history through block {outcome.through}; the running bot continues from there"
-    click.echo(f"import {chain} {canonical}: {outcome.stored} transfers stored as history{rejected}; {tail}")
+        return f"{said}; history complete"
+    return f"{said}; history through block {outcome.through}; the running bot continues from there"
 
 
 def register(group: click.Group) -> None:

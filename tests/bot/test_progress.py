@@ -4,6 +4,7 @@ it, and nothing at all when the output goes to a pipe or a log."""
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime, timezone
 import fcntl
 import os
 import struct
@@ -16,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.fakes.esplora import EsploraFake, fake_address, make_tx
+from tests.fakes.prices import PriceFake, valuation_toml
 
 ROOT = Path(__file__).resolve().parents[2]
 WALLET = fake_address(21)
@@ -36,11 +38,28 @@ async def esplora() -> AsyncIterator[EsploraFake]:
         await fake.stop()
 
 
-def _config(tmp: Path, url: str) -> Path:
+@pytest.fixture
+async def prices() -> AsyncIterator[PriceFake]:
+    """The price fake the import values what it stored against (no request leaves the machine)."""
+    fake = PriceFake(datetime.now(timezone.utc))
+    await fake.start()
+    try:
+        yield fake
+    finally:
+        await fake.stop()
+
+
+def _config(tmp: Path, url: str, prices: PriceFake) -> Path:
     path = tmp / "c.toml"
     path.write_text(f'data_dir = "{tmp}"\n[database]\nurl = "sqlite+aiosqlite:///{tmp / "l.db"}"\n'
-                    f'[chains.btc]\nkind = "bitcoin"\nesplora_urls = ["{url}"]\nrequests_per_second = 100\n')
+                    f'[chains.btc]\nkind = "bitcoin"\nesplora_urls = ["{url}"]\nrequests_per_second = 100\n'
+                    + valuation_toml(prices.url))
     return path
+
+
+def _outcome_ok(line: str) -> bool:
+    """The import's last line: all 60 stored, valued, complete."""
+    return line.startswith("import btc ") and ": 60 transfers stored as history: " in line and line.endswith(" at arrival; history complete")
 
 
 def _command(config: Path) -> list[str]:
@@ -48,11 +67,11 @@ def _command(config: Path) -> list[str]:
 
 
 class TestImportProgress:
-    async def test_a_terminal_gets_a_bar_from_the_first_page_with_logs_after_it(self, tmp_path: Path, esplora: EsploraFake) -> None:
+    async def test_a_terminal_gets_a_bar_from_the_first_page_with_logs_after_it(self, tmp_path: Path, esplora: EsploraFake, prices: PriceFake) -> None:
         """On a terminal the bar starts at 0/60, ends at 60/60 with the stored count, and no log line breaks into it."""
         master, slave = os.openpty()
         fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 120, 0, 0))
-        done = await asyncio.create_subprocess_exec(*_command(_config(tmp_path, esplora.url)), cwd=ROOT,
+        done = await asyncio.create_subprocess_exec(*_command(_config(tmp_path, esplora.url, prices)), cwd=ROOT,
                                                     stdin=slave, stdout=slave, stderr=slave)
         os.close(slave)
 
@@ -75,13 +94,13 @@ class TestImportProgress:
         bar_end = text.index("60/60")
         assert "stored=60" in text[bar_end:].splitlines()[0]
         assert " INFO " not in text[text.index("import btc:"):bar_end]  # the logs come after the bar, not through it
-        assert text.rstrip().endswith("60 transfers stored as history; history complete")
+        assert _outcome_ok(text.rstrip().splitlines()[-1])
 
-    async def test_a_pipe_gets_no_bar(self, tmp_path: Path, esplora: EsploraFake) -> None:
+    async def test_a_pipe_gets_no_bar(self, tmp_path: Path, esplora: EsploraFake, prices: PriceFake) -> None:
         """With stderr not a terminal there is no bar (no carriage returns in a log), only the outcome."""
-        done = await asyncio.create_subprocess_exec(*_command(_config(tmp_path, esplora.url)), cwd=ROOT,
+        done = await asyncio.create_subprocess_exec(*_command(_config(tmp_path, esplora.url, prices)), cwd=ROOT,
                                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         out, err = await done.communicate()
         assert done.returncode == 0, err.decode()[-2000:]
         assert "\r" not in err.decode() and "%|" not in err.decode()
-        assert "60 transfers stored as history; history complete" in out.decode()
+        assert _outcome_ok(out.decode().splitlines()[-1])

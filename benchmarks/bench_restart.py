@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import tempfile
 import time
 import uuid
 from pathlib import Path
 
+from benchmarks.bench_ledger import PG_ADMIN, _pg_admin
 from ledger.database import Database
 from ledger.models import TransferStatus
 from ledger.wallets import retire_wallet, upsert_wallet
@@ -28,7 +28,6 @@ from tests.fakes.threaded import ServerThread
 import watchers.bitcoin_reorg as reorg
 from watchers.bitcoin import BitcoinChainConfig, BitcoinWatcher
 
-PG_ADMIN = os.environ.get("DONATION_WATCH_TEST_PG", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres")
 ADDRESSES = 100
 DEEP_HEIGHTS = 15  # the old transfers spread over heights 1..15; the chain is mined to 40
 
@@ -93,16 +92,6 @@ async def _one(url: str, count: int, fake: EsploraFake, fake_url: str) -> tuple[
         return sum(read), fake.total_requests() - before, took
     finally:
         await db.close()
-
-
-async def _pg_admin(sql: str) -> None:
-    import asyncpg
-
-    conn = await asyncpg.connect(PG_ADMIN.replace("postgresql+asyncpg://", "postgresql://"), timeout=5)
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
 
 
 async def _bench(sizes: list[int], only: str | None) -> int:

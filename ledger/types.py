@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from functools import lru_cache
 from decimal import Decimal
 from typing import Any
 
@@ -97,8 +98,12 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.astimezone(timezone.utc)
 
 
+@lru_cache(maxsize=4_096)
 def sqlite_text(value: datetime) -> str:
-    """A tz-aware time as the UTC text stored in SQLite columns."""
+    """A tz-aware time as the UTC text stored in SQLite columns.
+
+    Remembered: a write stamps every row with the same time, and a block's transfers share its time.
+    """
     if value.tzinfo is not timezone.utc:
         value = value.astimezone(timezone.utc)
     return f"{value.year:04d}-{value.month:02d}-{value.day:02d} {value.hour:02d}:{value.minute:02d}:{value.second:02d}.{value.microsecond:06d}"

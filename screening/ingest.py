@@ -14,7 +14,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ledger.events import StreamPosition, consumer_position, move_consumer, read_events
+from ledger.events import StreamPosition, consumer_position, move_consumer, read_event_refs
 from ledger.models import EventKind, Transfer, TransferSender
 from ledger.screening_tables import ScreeningHit
 from ledger.types import utcnow
@@ -43,7 +43,7 @@ async def screen_new_transfers(
     position = await consumer_position(session, CONSUMER, start="beginning")
     report = IngestReport(hits=[], position=position)
     while True:
-        events = await read_events(session, position, kinds=(EventKind.TRANSFER_NEW,), limit=batch)
+        events = await read_event_refs(session, position, kinds=(EventKind.TRANSFER_NEW,), limit=batch)
         if not events:
             break
         transfer_ids = sorted({e.transfer_id for e in events if e.transfer_id is not None})

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
 import pytest
 from sqlalchemy import select, text
 
 from ledger.database import Database
-from ledger.events import BEGINNING, StreamPosition, UnknownStart, consumer_position, move_consumer, read_events
+from ledger.events import (
+    BEGINNING, EventRef, StreamPosition, UnknownStart, consumer_position, move_consumer, read_event_refs, read_events,
+)
 from ledger.models import Event, EventKind
 from ledger.writes import record_event
 
@@ -24,6 +30,25 @@ async def _read(db: Database, after: StreamPosition = BEGINNING, **kw: object) -
 
 
 INSERT = "INSERT INTO event (kind, detail, created_at) VALUES ('watcher.failed', '{}', CURRENT_TIMESTAMP) RETURNING id"
+
+T = TypeVar("T")
+
+
+async def _while_an_older_writer_finishes(db: Database, read: Callable[[], Awaitable[list[T]]]) -> list[T]:
+    """What ``read`` returns while an older transaction that wrote an event commits 0.2 s later (a newer one already has)."""
+    async with db.engine.connect() as first:
+        await first.begin()
+        await first.execute(text(INSERT))
+        await _event(db)
+
+        async def finish() -> None:
+            await asyncio.sleep(0.2)
+            await first.commit()
+
+        task = asyncio.create_task(finish())
+        found = await read()
+        await task
+    return found
 
 
 class TestReader:
@@ -102,21 +127,36 @@ class TestOutOfOrderCommits:
     @ONLY_POSTGRES
     async def test_reader_waits_briefly_for_an_older_writer(self, db: Database) -> None:
         """An older writer still running holds newer events back; the reader returns them once it ends."""
-        import asyncio
+        assert len(await _while_an_older_writer_finishes(db, lambda: _read(db, settle=5))) == 2
 
-        async with db.engine.connect() as first:
-            await first.begin()
-            await first.execute(text(INSERT))
-            await _event(db)
 
-            async def finish() -> None:
-                await asyncio.sleep(0.2)
-                await first.commit()
+class TestRefs:
+    async def test_refs_are_the_events_places_and_transfers_in_the_same_pages(self, db: Database) -> None:
+        """read_event_refs (screening's reader) pages through the same events as read_events, filtered alike."""
+        for n in range(5):
+            await _event(db, EventKind.WATCHER_FAILED if n % 2 else EventKind.WATCHER_RECOVERED, n=n)
+        async with db.session() as s:
+            await record_event(s, EventKind.WATCHER_RECOVERED, chain="ethereum")
+        kinds = [EventKind.WATCHER_RECOVERED]
+        pages: list[list[tuple[StreamPosition, int | None]]] = []
+        position = BEGINNING
+        async with db.session() as s:
+            while refs := await read_event_refs(s, position, kinds=kinds, limit=2):
+                events = await read_events(s, position, kinds=kinds, limit=2)
+                assert [(r.position, r.transfer_id) for r in refs] == [(e.position, e.transfer_id) for e in events]
+                pages.append([(r.position, r.transfer_id) for r in refs])
+                position = refs[-1].position
+        assert [len(p) for p in pages] == [2, 2]
 
-            task = asyncio.create_task(finish())
-            events = await _read(db, settle=5)
-            await task
-        assert len(events) == 2
+    @ONLY_POSTGRES
+    async def test_refs_wait_briefly_for_an_older_writer_too(self, db: Database) -> None:
+        """The same gap-free rule: an older writer's event is not skipped."""
+
+        async def refs() -> list[EventRef]:
+            async with db.session() as s:
+                return await read_event_refs(s, BEGINNING, settle=5)
+
+        assert len(await _while_an_older_writer_finishes(db, refs)) == 2
 
 
 class TestConsumerPosition:

@@ -16,18 +16,11 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 from sqlmodel import Field, SQLModel
 
+from ledger.sightings import TransferStatus
 from ledger.types import BigSum, BigUInt, UTCDateTime, utcnow
 
 if TYPE_CHECKING:
     from ledger.events import StreamPosition
-
-
-class TransferStatus(StrEnum):
-    """Where a transfer stands: seen, buried deep enough, or dropped from the best chain."""
-
-    PENDING = "pending"
-    CONFIRMED = "confirmed"
-    ORPHANED = "orphaned"
 
 
 class EventKind(StrEnum):

@@ -23,6 +23,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ledger.models import EventKind, Transfer, TransferStatus
+from ledger.sightings import NaturalKey, TransferIn
 from ledger.totals import TotalsDelta, apply_deltas
 from ledger.types import sqlite_text, time_param, uint256_param, utcnow
 
@@ -32,35 +33,6 @@ log = logging.getLogger(__name__)
 BATCH = 1_000
 # Times a compare-and-set that lost to another writer is decided again from the fresh row.
 CAS_ATTEMPTS = 3
-
-# (chain, txid, wallet_id, asset, position): see ledger.models.Transfer.
-NaturalKey = tuple[str, str, int, str, int]
-
-
-@dataclass(frozen=True, slots=True)
-class TransferIn:
-    """A transfer as a watcher saw it, before it is stored."""
-
-    chain: str
-    txid: str
-    position: int
-    wallet_id: int
-    asset: str
-    decimals: int
-    amount: int
-    senders: tuple[str, ...] = ()
-    token: str | None = None
-    block_height: int | None = None
-    block_hash: str | None = None
-    block_time: datetime | None = None
-    status: TransferStatus = TransferStatus.PENDING
-    # EVM token transfers: the log's index in its block now (it moves when a reorg re-includes it).
-    log_index: int | None = None
-
-    @property
-    def key(self) -> NaturalKey:
-        return (self.chain, self.txid, self.wallet_id, self.asset, self.position)
-
 
 @dataclass
 class WriteResult:

@@ -138,6 +138,11 @@ def evm_address(value: str) -> str:
     return canonical_form
 
 
+def is_evm_hex(text: str) -> bool:
+    """Whether ``text`` is 0x and 40 hex digits (any case), the shape of an EVM address."""
+    return _HEX40.match(text) is not None
+
+
 def eip55(text: str) -> str:
     """The EIP-55 mixed-case form of a 0x + 40 hex digit address (not validated here)."""
     from eth_hash.auto import keccak

@@ -8,12 +8,9 @@ transfers, block hashes and the cursor in ONE transaction, so a crash loses or r
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections import deque
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from datetime import datetime
+from dataclasses import dataclass
 from typing import Protocol
 
 from sqlalchemy import delete, select
@@ -30,6 +27,8 @@ from ledger.writes import TransferIn, WriteResult, confirm_up_to, orphan_above, 
 from watchers.base import PollReport
 from watchers.errors import MalformedResponse, WatcherError
 from watchers.gap_fill import fill_gaps, note_unchecked
+from watchers.scanned import BlockHeader, Head, Scanned
+from watchers.scans_ahead import scans_ahead
 
 log = logging.getLogger(__name__)
 
@@ -38,31 +37,8 @@ KEEP_RECENT = 256
 # A backfill writes its ranges in one transaction per this many ranges or transfers, whichever first.
 BACKFILL_WRITE_RANGES = 8
 BACKFILL_WRITE_TRANSFERS = 2_000
-# Finished range scans a backfill keeps ready while it writes (besides the scan_ahead in flight).
-SCANS_BUFFERED = 8
 # Rewinds one poll may do before it gives up and reports the chain as unsettled.
 MAX_REWINDS = 3
-
-
-@dataclass(frozen=True, slots=True)
-class BlockHeader:
-    """What the loop needs of a block: where it is, what it is, and what it hangs off."""
-
-    height: int
-    hash: str
-    parent_hash: str | None
-    time: datetime | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Head:
-    """The node's view at the start of a poll."""
-
-    tip: int
-    # Blocks at or below this height count as confirmed.
-    confirmed: int
-    # The node's block at the stored cursor height, to catch a reorg that kept the tip's height.
-    at_cursor: BlockHeader | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,14 +51,16 @@ class BackfillProgress:
     found: int = 0
 
 
-@dataclass
-class Scanned:
-    """A fetched block range: its headers in order and the transfers into watched addresses."""
+# Scanned ranges in order, as a backfill consumes them.
+ScanFeed = AsyncIterator[tuple[tuple[int, int], Scanned]]
+# Where a backfill's scans come from: ranges and watched addresses in, scanned ranges out.
+Scans = Callable[[Sequence[tuple[int, int]], Mapping[str, int]], ScanFeed]
 
-    headers: list[BlockHeader]
-    transfers: list[TransferIn] = field(default_factory=list)
-    # Optional data the config asks for that the node did not give for this range: kind -> why.
-    unchecked: dict[str, str] = field(default_factory=dict)
+
+async def _no_scans(ranges: Sequence[tuple[int, int]]) -> ScanFeed:
+    """Empty scans: with no watched address, a range holds nothing to fetch."""
+    for rng in ranges:
+        yield rng, Scanned(headers=[])
 
 
 class ChainSource(Protocol):
@@ -114,11 +92,6 @@ def next_range(tip: int, synced: int, batch: int) -> tuple[int, int] | None:
     return start, min(tip, start + batch - 1)
 
 
-def confirmed_height(tip: int, confirmations: int) -> int:
-    """The highest height with at least ``confirmations`` blocks on top of (and including) it."""
-    return tip - confirmations + 1
-
-
 def check_linked(headers: Sequence[BlockHeader], parent: str | None, source: str) -> None:
     """Raise if the headers do not form one chain (the node switched branches while we fetched)."""
     for prev, cur in zip(headers, headers[1:]):
@@ -127,8 +100,9 @@ def check_linked(headers: Sequence[BlockHeader], parent: str | None, source: str
 
 
 def _with_status(items: Sequence[TransferIn], confirmed: int) -> list[TransferIn]:
+    done = TransferStatus.CONFIRMED
     return [
-        replace(t, status=TransferStatus.CONFIRMED) if t.block_height is not None and t.block_height <= confirmed else t
+        t.with_status(done) if t.status is not done and t.block_height is not None and t.block_height <= confirmed else t
         for t in items
     ]
 
@@ -329,57 +303,22 @@ class BlockScanner:
         log.warning("reorg chain=%s: common ancestor %d, %d transfers orphaned, rescanning", self.chain, height, len(result.orphaned))
         return height, block_hash
 
-    async def _scans_ahead(
-        self, ranges: Sequence[tuple[int, int]], watched: Mapping[str, int]
-    ) -> AsyncIterator[tuple[tuple[int, int], Scanned]]:
-        """The scans of ``ranges`` in order, with up to ``scan_ahead`` fetched concurrently.
-
-        History lies still: while one range is mapped and written, the node already answers the
-        next ones, so a fast node is never left waiting for the client (and a slow one is still
-        asked for only a few ranges at a time). A scan is started as soon as one finishes, not
-        when the caller takes the next: a transaction being written does not stall the node. At
-        most ``SCANS_BUFFERED`` finished scans wait for the caller (they hold only headers and
-        transfers). A failed scan cancels those in flight.
-        """
+    def _scans_ahead(self, ranges: Sequence[tuple[int, int]], watched: Mapping[str, int]) -> ScanFeed:
+        """The scans of ``ranges`` in order, ``scan_ahead`` at a time (see watchers.scans_ahead)."""
         if not watched:
-            for rng in ranges:
-                yield rng, Scanned(headers=[])
-            return
-        todo = iter(ranges)
-        flight: deque[tuple[tuple[int, int], asyncio.Task[Scanned]]] = deque()
-        ahead = max(1, self.scan_ahead)
-        stopped = False
-
-        def launch(_: object = None) -> None:
-            while not stopped and len(flight) < ahead + SCANS_BUFFERED and sum(not t.done() for _, t in flight) < ahead:
-                rng = next(todo, None)
-                if rng is None:
-                    return
-                task = asyncio.ensure_future(self.source.scan(rng[0], rng[1], watched))
-                task.add_done_callback(launch)
-                flight.append((rng, task))
-
-        launch()
-        try:
-            while flight:
-                rng, task = flight[0]
-                scanned = await task
-                flight.popleft()
-                launch()
-                yield rng, scanned
-        finally:
-            stopped = True
-            for _, task in flight:
-                task.cancel()
-            await asyncio.gather(*(t for _, t in flight), return_exceptions=True)
+            return _no_scans(ranges)
+        return scans_ahead(lambda start, end: self.source.scan(start, end, watched), ranges, ahead=self.scan_ahead)
 
     async def backfill(
-        self, start: int, end: int | None = None, *, progress: Callable[[BackfillProgress], None] | None = None
+        self, start: int, end: int | None = None, *, progress: Callable[[BackfillProgress], None] | None = None,
+        scans: Scans | None = None,
     ) -> tuple[int, int]:
         """Scan blocks ``start..end`` (default: the tip at the first run) without moving the live cursor.
 
         Progress is stored with each range, so running it again with the same start continues.
-        ``progress`` is called once before the first range and after each stored one. Returns the range.
+        ``progress`` is called once before the first range and after each stored one. ``scans``
+        fetches the ranges instead of this scanner's own source (a scan process: watchers.scan_process).
+        Returns the range.
         """
         watched, _ = await self.watched()
         head = await self.source.head(None)
@@ -406,7 +345,8 @@ class BlockScanner:
         batch: list[TransferIn] = []
         unchecked: list[Scanned] = []  # ranges of the batch stored without optional data
         batched = 0
-        async for rng, scanned in self._scans_ahead(ranges, watched):
+        feed = scans(ranges, watched) if scans is not None and watched and ranges else self._scans_ahead(ranges, watched)
+        async for rng, scanned in feed:
             check_linked(scanned.headers, None, self.chain)
             if previous is not None and scanned.headers and scanned.headers[0].parent_hash != previous:
                 raise MalformedResponse(self.chain, f"the chain reorganised at block {rng[0]} during the backfill; run it again")

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from ledger.database import Database
 from watchers.base import PollReport
-from watchers.block_scan import BackfillProgress, BlockScanner
+from watchers.block_scan import BackfillProgress, BlockScanner, Scans
 from watchers.evm_rpc import RpcClient
 from watchers.evm_source import EvmChainConfig, EvmSource
 
@@ -31,10 +31,11 @@ class EvmWatcher:
         return await self.scanner.poll()
 
     async def backfill(
-        self, start: int, end: int | None = None, *, progress: Callable[[BackfillProgress], None] | None = None
+        self, start: int, end: int | None = None, *, progress: Callable[[BackfillProgress], None] | None = None,
+        scans: Scans | None = None,
     ) -> tuple[int, int]:
         """Scan history ``start..end``, resumably; see BlockScanner.backfill."""
-        return await self.scanner.backfill(start, end, progress=progress)
+        return await self.scanner.backfill(start, end, progress=progress, scans=scans)
 
     async def close(self) -> None:
         await self.rpc.close()

@@ -8,15 +8,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from functools import lru_cache
 from datetime import datetime, timezone
 from typing import Any
 
-from eth_utils import to_checksum_address as _to_checksum_address
 
-from ledger.writes import TransferIn
-from watchers.block_scan import BlockHeader
+from ledger.sightings import TransferIn
+from watchers.evm_config import TokenSpec
+from watchers.addresses import eip55, is_evm_hex
+from watchers.scanned import BlockHeader
 from watchers.errors import MalformedResponse
 
 log = logging.getLogger(__name__)
@@ -28,19 +28,15 @@ TRANSFER_TOPIC = "0xddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523
 NATIVE_POSITION = -1
 
 
-@dataclass(frozen=True, slots=True)
-class TokenSpec:
-    """An allowlisted ERC-20 token: its symbol, EIP-55 contract address and decimals."""
-
-    symbol: str
-    address: str
-    decimals: int
-
-
 @lru_cache(maxsize=65_536)
 def to_checksum_address(address: str) -> str:
-    """EIP-55 form of an address, remembered: senders repeat, and each keccak costs ~0.1 ms."""
-    return _to_checksum_address(address)
+    """EIP-55 form of an address, remembered: senders repeat, and each keccak costs ~0.1 ms.
+
+    ValueError when it is not 0x and 40 hex digits.
+    """
+    if not is_evm_hex(address):
+        raise ValueError(f"{address!r} is not an address (0x + 40 hex digits)")
+    return eip55(address)
 
 
 def _field(obj: Any, name: str, what: str, source: str) -> Any:

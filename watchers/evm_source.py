@@ -11,14 +11,14 @@ import logging
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from watchers import evm_mapping as mapping
-from ledger.writes import TransferIn
-from watchers.block_scan import BlockHeader, Head, Scanned, confirmed_height
+from watchers.evm_config import EvmChainConfig
+from ledger.sightings import TransferIn
+from watchers.scanned import BlockHeader, Head, Scanned, confirmed_height
 from watchers.errors import MalformedResponse, WatcherError
-from watchers.evm_rpc import RpcClient, RpcError, Transport
-from watchers.retry import RetryPolicy
+from watchers.evm_rpc import RpcClient, RpcError
 
 log = logging.getLogger(__name__)
 
@@ -26,31 +26,6 @@ log = logging.getLogger(__name__)
 BLOCK_RECEIPTS_ABOVE = 4
 # Confirmations used when "finalized" is asked for but the node has no finalized block tag.
 FINALIZED_FALLBACK = 12
-
-
-@dataclass(frozen=True)
-class EvmChainConfig:
-    """One EVM chain as the watcher needs it (built from the bot's settings, or directly in tests)."""
-
-    name: str
-    chain_id: int
-    rpc_urls: tuple[str, ...]
-    native_symbol: str = "ETH"
-    tokens: tuple[mapping.TokenSpec, ...] = ()
-    confirmations: Literal["finalized"] | int = "finalized"
-    traces: bool = False
-    timeout_seconds: float = 20.0
-    blocks_per_range: int = 50
-    max_blocks_per_poll: int = 2_000
-    retry: RetryPolicy = RetryPolicy()
-    # Watched addresses per eth_getLogs filter (geth and erigon refuse more than 1,000 by default).
-    max_log_addresses: int = 1_000
-    # HTTP requests per second to each RPC URL; None: no limit.
-    requests_per_second: float | None = None
-    # After a node answers that it has no trace_filter, ask again this much later.
-    trace_retry_seconds: float = 600.0
-    # How requests reach the node (watchers.evm_rpc): web3's provider, or the same POST over aiohttp.
-    transport: Transport = "web3"
 
 
 @dataclass(frozen=True)

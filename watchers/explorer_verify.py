@@ -18,7 +18,7 @@ from typing import Any
 
 from ledger.writes import TransferIn
 from watchers import evm_mapping as mapping
-from watchers.block_scan import BlockHeader
+from watchers.scanned import BlockHeader
 from watchers.errors import MalformedResponse
 from watchers.evm_rpc import RpcError
 from watchers.evm_source import EvmSource

@@ -22,7 +22,7 @@ from ledger.scan_gaps import close_gap, open_gaps, record_gap
 from ledger.writes import TransferIn, WriteResult, record_event, record_transfers
 
 if TYPE_CHECKING:
-    from watchers.block_scan import Scanned
+    from watchers.scanned import Scanned
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from watchers.evm_history import EvmHistory
     from watchers.ethereum import EvmWatcher
     from watchers.evm_rpc import Transport
-    from watchers.evm_source import EvmChainConfig
+    from watchers.evm_config import EvmChainConfig
 
 
 ZERO_ADDRESS = "0x" + "0" * 40
@@ -104,8 +104,7 @@ class EvmChain(StrictModel):
 
 def config_from_settings(name: str, spec: EvmChain) -> EvmChainConfig:
     """The watcher's plain config for chain ``name`` from its validated settings."""
-    from watchers.evm_mapping import TokenSpec
-    from watchers.evm_source import EvmChainConfig
+    from watchers.evm_config import EvmChainConfig, TokenSpec
 
     return EvmChainConfig(
         name=name,

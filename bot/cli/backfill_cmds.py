@@ -1,8 +1,9 @@
 """`donation-watch backfill CHAIN --from-block N [--to-block M]`: scan history of an EVM chain, resumably.
 
 A backfill is measured against the bare fetch of the same blocks (benchmarks/bench_ethereum.py),
-so the command pays only for what it uses: its own chain's watcher over the aiohttp transport (no
-web3 import, see watchers.evm_rpc), and the sanctions list set up while the first ranges are fetched.
+so the command pays only for what it uses: a scan process that fetches and decodes the blocks on
+a core of its own over the aiohttp transport (no web3 import; see watchers.scan_process), while
+this process writes, and the sanctions list set up while the first ranges are fetched.
 """
 
 from __future__ import annotations
@@ -45,15 +46,29 @@ def backfill(app: AppContext, chain: str, from_block: int, to_block: int | None)
 
     found = 0
     screened: list[IngestReport] = []
+    from dataclasses import replace
+
+    from bot.chains import ethereum
+    from watchers.scan_process import ScanProcess
+
+    # Blocks are fetched and decoded in a child process, started first: it imports and asks for the
+    # node's head while this process opens the ledger, and decodes on another core while this one
+    # writes. It is the backfill's whole chain source, so this process makes no HTTP request itself.
+    config = replace(ethereum.config_from_settings(chain, spec), transport="aiohttp")
+    scans = ScanProcess(config)
 
     async def _go() -> tuple[int, int]:
         nonlocal found
         from bot.app import App
-        from bot.chains import ethereum
         from bot.cli.progress import ProgressBar
+        from watchers.block_scan import BlockScanner
 
-        running = await App.open(app.settings)
-        watcher = ethereum.build(chain, spec, running.db, transport="aiohttp")
+        try:
+            running = await App.open(app.settings)
+        except BaseException:
+            await scans.close()
+            raise
+        scanner = BlockScanner(running.db, scans, batch_blocks=config.blocks_per_range)
         screening = _Screening(running.screener, screened)
         bar = ProgressBar(f"backfill {chain}", "block")
 
@@ -66,7 +81,7 @@ def backfill(app: AppContext, chain: str, from_block: int, to_block: int | None)
 
         try:
             try:
-                span = await watcher.backfill(from_block, to_block, progress=_progress)
+                span = await scanner.backfill(from_block, to_block, progress=_progress, scans=scans.scans)
             finally:
                 bar.close()
             # History is screened now, in this run, not at the next poll of `run`.
@@ -74,7 +89,7 @@ def backfill(app: AppContext, chain: str, from_block: int, to_block: int | None)
             return span
         finally:
             await screening.cancel()
-            await watcher.close()
+            await scans.close()
             await running.close()
 
     start, end = run_async(_go)

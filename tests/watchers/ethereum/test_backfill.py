@@ -158,8 +158,9 @@ class TestCrashSafety:
 
 
 class TestBackfillCommand:
-    async def test_command_screens_each_transfer_once_and_never_imports_web3(self, tmp_path: Path, dev: DevChain) -> None:
-        """`backfill` screens while it stores (several passes) yet counts every transfer once, over the aiohttp transport."""
+    async def test_command_screens_each_transfer_once_and_leaves_the_node_to_its_scan_process(self, tmp_path: Path, dev: DevChain) -> None:
+        """`backfill` screens while it stores (several passes) yet counts every transfer once. The command's own
+        process imports no HTTP client (its scan process asks the node, over the aiohttp transport) and no web3."""
         usdc = dev.deploy_token("USDC", 6)
         wallet = fresh_address(64)
         for i in range(6):
@@ -170,7 +171,7 @@ class TestBackfillCommand:
         config = _config(tmp_path, db_file, dev.url, wallet, usdc)
         code = (
             "import atexit, sys\n"
-            "atexit.register(lambda: print('web3 imported:', 'web3' in sys.modules))\n"
+            "atexit.register(lambda: print('web3 imported:', 'web3' in sys.modules, 'aiohttp imported:', 'aiohttp' in sys.modules))\n"
             "from bot.cli import main\n"
             f"main(['--config', {str(config)!r}, 'backfill', {CHAIN!r}, '--from-block', '1'])\n"
         )
@@ -179,7 +180,7 @@ class TestBackfillCommand:
         assert done.returncode == 0, err.decode()[-2000:]
         text = out.decode()
         assert "screened the senders of 12 stored transfer(s): 0 sanctions hit(s)" in text
-        assert "web3 imported: False" in text
+        assert "web3 imported: False aiohttp imported: False" in text
         with sqlite3.connect(db_file) as conn:
             assert conn.execute("SELECT COUNT(*) FROM transfer").fetchone() == (12,)
             events = conn.execute("SELECT COUNT(*) FROM event WHERE kind = 'transfer.new'").fetchone()

@@ -12,7 +12,7 @@ from ledger.database import Database
 from ledger.models import Event
 from tests.watchers.ethereum.conftest import WatcherFactory, add_wallet, stored
 from tests.watchers.ethereum.devchain import ETH, DevChain, fresh_address
-from watchers.block_scan import Scanned
+from watchers.scanned import Scanned
 from watchers.errors import WatcherError
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from watchers.block_scan import BlockHeader
+from watchers.scanned import BlockHeader
 from watchers.errors import MalformedResponse
 from watchers.evm_mapping import (
     TRANSFER_TOPIC,

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from watchers.block_scan import confirmed_height, next_range
+from watchers.block_scan import next_range
+from watchers.scanned import confirmed_height
 
 
 class TestNextRange:

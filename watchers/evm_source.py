@@ -7,6 +7,7 @@ many addresses are watched: matching is a set lookup.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Mapping, Sequence
@@ -64,6 +65,8 @@ class EvmSource:
         self.traces_missing: str | None = None
         self._block_receipts = True
         self._prefetched: _Prefetched | None = None
+        # Ranges whose blocks were asked for before the watched addresses were known (see early_blocks).
+        self._early: dict[tuple[int, int], asyncio.Future[list[Any]]] = {}
         # The widest getLogs range the node accepted after refusing a wider one.
         self.log_span: int | None = None
         # Addresses per getLogs filter; halved when the node refuses a filter as too large.
@@ -137,11 +140,23 @@ class EvmSource:
         blocks = await self.rpc.batch([("eth_getBlockByNumber", [hex(h), False]) for h in heights])
         return [mapping.header(b, self.chain, h) for b, h in zip(blocks, heights)]
 
+    def early_blocks(self, start: int, end: int) -> asyncio.Future[list[Any]]:
+        """Ask now for blocks ``start..end`` with their transactions, for a later ``scan`` of exactly that
+        range (a backfill whose watched addresses are still being read). The scan then asks only for
+        the range's logs. Cancel the returned future if that scan will not come."""
+        calls = [("eth_getBlockByNumber", [hex(h), True]) for h in range(start, end + 1)]
+        future = self._early[(start, end)] = asyncio.ensure_future(self.rpc.batch(calls))
+        return future
+
     async def fetch(self, start: int, end: int, watched: Mapping[str, int]) -> tuple[list[Any], list[Any]]:
         """The raw blocks (with transactions) and token logs of a range: the unavoidable fetch cost."""
         pre, self._prefetched = self._prefetched, None
         if pre is not None and pre.height == start == end and pre.watched is watched:
             return [pre.block], pre.logs
+        early = self._early.pop((start, end), None)
+        if early is not None and not early.cancelled():
+            blocks = await early
+            return blocks, await self.logs(start, end, watched) if self.tokens and watched else []
         calls: list[tuple[str, list[Any]]] = [("eth_getBlockByNumber", [hex(h), True]) for h in range(start, end + 1)]
         with_logs = bool(self.tokens and watched)
         log_filters = self._log_filters(start, end, watched) if with_logs else []

@@ -24,6 +24,7 @@ import pickle
 import signal
 from collections.abc import AsyncIterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from itertools import islice
 from multiprocessing.connection import Connection
 from typing import TYPE_CHECKING, Any
 
@@ -44,13 +45,15 @@ class ScanProcess:
     It is a ``ChainSource`` for ``BlockScanner.backfill`` (the head, and ``scans`` for the ranges).
     """
 
-    def __init__(self, config: EvmChainConfig, *, ahead: int = 4) -> None:
+    def __init__(self, config: EvmChainConfig, *, ahead: int = 4, expect: tuple[int, int | None] | None = None) -> None:
+        """``expect``: the (first, last) blocks the backfill will most likely ask for (last None: the tip);
+        the child fetches the blocks of its first ranges while it waits for the job."""
         self.chain = config.name
         # "spawn": a fresh interpreter, safe whatever threads this process runs (and the default on macOS).
         context = multiprocessing.get_context("spawn")
         self._conn, theirs = context.Pipe()
         self._process = context.Process(
-            target=_child, args=(config, theirs, ahead, logging.getLogger().level), name=f"scan-{config.name}", daemon=True
+            target=_child, args=(config, theirs, ahead, expect, logging.getLogger().level), name=f"scan-{config.name}", daemon=True
         )
         self._process.start()
         theirs.close()
@@ -135,12 +138,12 @@ class ScanProcess:
         self._io.shutdown(wait=False)
 
 
-def _child(config: EvmChainConfig, conn: Connection, ahead: int, log_level: int) -> None:
+def _child(config: EvmChainConfig, conn: Connection, ahead: int, expect: tuple[int, int | None] | None, log_level: int) -> None:
     """The child's entry point: scan one job's ranges and send each back."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     logging.basicConfig(level=log_level or logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
-        asyncio.run(_serve(config, conn, ahead))
+        asyncio.run(_serve(config, conn, ahead, expect))
     except (BrokenPipeError, EOFError):
         pass  # the parent went away: nothing to tell
     except Exception as exc:  # noqa: BLE001 - whatever went wrong is the parent's to say, in one line
@@ -152,7 +155,7 @@ def _child(config: EvmChainConfig, conn: Connection, ahead: int, log_level: int)
         conn.close()
 
 
-async def _serve(config: EvmChainConfig, conn: Connection, ahead: int) -> None:
+async def _serve(config: EvmChainConfig, conn: Connection, ahead: int, expect: tuple[int, int | None] | None) -> None:
     from watchers.evm_rpc import RpcClient
     from watchers.evm_source import EvmSource
     from watchers.scans_ahead import scans_ahead
@@ -163,8 +166,10 @@ async def _serve(config: EvmChainConfig, conn: Connection, ahead: int) -> None:
         requests_per_second=config.requests_per_second, transport=config.transport,
     )
     source = EvmSource(config, rpc)
-    # The head a backfill asks for first, asked of the node now, while the parent still starts up.
+    # The head a backfill asks for first, asked of the node now, while the parent still starts up,
+    # and the blocks of the first ranges it will most likely ask for.
     head = asyncio.ensure_future(source.head(None))
+    early = [source.early_blocks(*rng) for rng in await _expected_ranges(head, expect, config.blocks_per_range, ahead)]
     with ThreadPoolExecutor(1, thread_name_prefix="scan-pipe") as pipe:
 
         async def send(message: tuple[Any, ...]) -> None:
@@ -190,9 +195,25 @@ async def _serve(config: EvmChainConfig, conn: Connection, ahead: int) -> None:
                 await send(("done", rpc.stats.http_requests))
                 return
         finally:
-            head.cancel()
-            await asyncio.gather(head, return_exceptions=True)
+            for future in (head, *early):
+                future.cancel()
+            await asyncio.gather(head, *early, return_exceptions=True)
             await rpc.close()
+
+
+async def _expected_ranges(
+    head: asyncio.Future[Head], expect: tuple[int, int | None] | None, batch: int, count: int
+) -> list[Range]:
+    """The first ``count`` ranges of a backfill of ``expect`` (to the tip when its end is None)."""
+    if expect is None:
+        return []
+    first, last = expect
+    if last is None:
+        try:
+            last = (await asyncio.shield(head)).tip
+        except Exception:  # noqa: BLE001 - the parent asks for the head and hears of the failure then
+            return []
+    return [(lo, min(last, lo + batch - 1)) for lo in islice(range(first, last + 1, batch), count)]
 
 
 def _portable(exc: Exception) -> Exception:

@@ -9,6 +9,7 @@ this process writes, and the sanctions list set up while the first ranges are fe
 from __future__ import annotations
 
 import asyncio
+import gc
 from typing import TYPE_CHECKING
 
 import click
@@ -55,7 +56,7 @@ def backfill(app: AppContext, chain: str, from_block: int, to_block: int | None)
     # node's head while this process opens the ledger, and decodes on another core while this one
     # writes. It is the backfill's whole chain source, so this process makes no HTTP request itself.
     config = replace(ethereum.config_from_settings(chain, spec), transport="aiohttp")
-    scans = ScanProcess(config)
+    scans = ScanProcess(config, expect=(from_block, to_block))
 
     async def _go() -> tuple[int, int]:
         nonlocal found
@@ -69,6 +70,8 @@ def backfill(app: AppContext, chain: str, from_block: int, to_block: int | None)
             await scans.close()
             raise
         scanner = BlockScanner(running.db, scans, batch_blocks=config.blocks_per_range)
+        # What the imports made lives to the end: the backfill's own garbage collections skip it.
+        gc.freeze()
         screening = _Screening(running.screener, screened)
         bar = ProgressBar(f"backfill {chain}", "block")
 

@@ -55,6 +55,27 @@ class TestScanProcess:
         assert seen[-1].done == seen[-1].end and sum(p.found for p in seen) == 5
         assert child.requests > 0  # the child fetched; it reports its requests when done
 
+    async def test_a_wrong_expectation_only_wastes_the_early_fetch(
+        self, db: Database, dev: DevChain, make_watcher: WatcherFactory
+    ) -> None:
+        """The child fetches the blocks of the ranges it expects before its job; a backfill that asks for
+        other ranges (here: from another start) still gets exactly its own, and the scan process is its
+        whole chain source (head included)."""
+        from watchers.block_scan import BlockScanner
+
+        wallet = fresh_address(73)
+        await add_wallet(db, wallet)
+        sent = [dev.send(dev.accounts[1], wallet, ETH + i) for i in range(2)]
+        dev.mine(40)
+        config = replace(make_watcher(blocks_per_range=10).config, transport="aiohttp")
+        for expect in ((7, None), (1, 25)):
+            child = ScanProcess(config, expect=expect)
+            try:
+                assert await BlockScanner(db, child, batch_blocks=10).backfill(1, scans=child.scans) == (1, dev.height())
+            finally:
+                await child.close()
+            assert sorted(t.txid for t in await stored(db)) == sorted(sent)
+
     async def test_a_node_error_in_the_child_is_raised_here_with_its_message(
         self, db: Database, dev: DevChain, make_watcher: WatcherFactory
     ) -> None:
@@ -110,6 +131,25 @@ class TestScanProcess:
         )
         done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
         assert done.stdout.strip() == ""
+
+
+class TestEarlyBlocks:
+    async def test_a_scan_of_early_blocks_finds_what_a_plain_scan_finds(self, dev: DevChain, make_watcher: WatcherFactory) -> None:
+        """Blocks asked for before the watched addresses are known, then scanned: the same headers and transfers."""
+        usdc = dev.deploy_token("USDC", 6)
+        wallet, donor = fresh_address(74), dev.accounts[2]
+        dev.mint(usdc, donor, 10**9)
+        start = dev.height() + 1
+        dev.send(dev.accounts[1], wallet, ETH)
+        dev.transfer_token(usdc, donor, wallet, 5_000)
+        end = dev.height()
+        watched = {wallet.lower(): 1}
+        source = make_watcher(tokens=(TokenSpec("USDC", usdc, 6),)).source
+        plain = await source.scan(start, end, watched)
+        early = source.early_blocks(start, end)
+        await early
+        again = await source.scan(start, end, watched)
+        assert again == plain and len(plain.transfers) == 2
 
 
 class TestWhatCrossesTheProcessBoundary:

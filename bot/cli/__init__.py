@@ -7,6 +7,7 @@ A command module imports heavy libraries inside its command functions, not at th
 
 from __future__ import annotations
 
+import gc
 import importlib
 import logging
 import sys
@@ -125,6 +126,16 @@ def cli(ctx: click.Context, config_path: str, verbose: bool, log_format: str) ->
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: operator errors become one line on stderr and exit status 2."""
+    try:
+        _main(argv)
+    finally:
+        if argv is None:  # the process's own command line: the process ends now
+            # Leave out of the interpreter's last collections every object alive now (most of them
+            # made by imports: SQLAlchemy, pydantic): they cost a command about 0.25 s on its way out.
+            gc.freeze()
+
+
+def _main(argv: list[str] | None) -> None:
     try:
         rv = cli.main(args=argv, prog_name="donation-watch", standalone_mode=False)
     except click.exceptions.Abort:

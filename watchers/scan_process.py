@@ -53,7 +53,7 @@ class ScanProcess:
         context = multiprocessing.get_context("spawn")
         self._conn, theirs = context.Pipe()
         self._process = context.Process(
-            target=_child, args=(config, theirs, ahead, expect, logging.getLogger().level), name=f"scan-{config.name}", daemon=True
+            target=_child, args=(config, theirs, ahead, expect, _log_setup()), name=f"scan-{config.name}", daemon=True
         )
         self._process.start()
         theirs.close()
@@ -138,10 +138,28 @@ class ScanProcess:
         self._io.shutdown(wait=False)
 
 
-def _child(config: EvmChainConfig, conn: Connection, ahead: int, expect: tuple[int, int | None] | None, log_level: int) -> None:
+def _log_setup() -> tuple[int, logging.Formatter | None]:
+    """This process's log level and its first handler's formatter, for the child to log alike (if it pickles)."""
+    root = logging.getLogger()
+    formatter = next((h.formatter for h in root.handlers if h.formatter is not None), None)
+    try:
+        pickle.dumps(formatter)
+    except Exception:  # noqa: BLE001 - a formatter that cannot cross: the child uses a plain one
+        formatter = None
+    return root.level, formatter
+
+
+def _child(
+    config: EvmChainConfig, conn: Connection, ahead: int, expect: tuple[int, int | None] | None,
+    log_setup: tuple[int, logging.Formatter | None],
+) -> None:
     """The child's entry point: scan one job's ranges and send each back."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    logging.basicConfig(level=log_level or logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    level, formatter = log_setup
+    handler = logging.StreamHandler()
+    handler.setFormatter(formatter or logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.getLogger().addHandler(handler)
+    logging.getLogger().setLevel(level or logging.WARNING)
     try:
         asyncio.run(_serve(config, conn, ahead, expect))
     except (BrokenPipeError, EOFError):

@@ -120,6 +120,34 @@ class TestScanProcess:
         await make_watcher(blocks_per_range=10).backfill(1, end)
         assert sorted(t.txid for t in await stored(db)) == sorted(sent)
 
+    async def test_the_child_logs_as_this_process_does(
+        self, db: Database, dev: DevChain, make_watcher: WatcherFactory, capfd: pytest.CaptureFixture[str]
+    ) -> None:
+        """An operator who chose JSON logs gets the child's lines (here: its failover to the second node) as JSON too."""
+        import json
+        import logging
+
+        from bot.logs import JsonFormatter
+        from watchers.block_scan import BlockScanner
+
+        await add_wallet(db, fresh_address(75))
+        dev.mine(5)
+        config = replace(make_watcher().config, rpc_urls=(f"http://127.0.0.1:{free_port()}", dev.url), transport="aiohttp")
+        root, handler = logging.getLogger(), logging.StreamHandler()
+        handler.setFormatter(JsonFormatter())
+        saved = root.handlers[:]
+        root.handlers[:] = [handler]
+        try:
+            child = ScanProcess(config)
+        finally:
+            root.handlers[:] = saved
+        try:
+            await BlockScanner(db, child).backfill(1, scans=child.scans)
+        finally:
+            await child.close()
+        lines = [json.loads(line) for line in capfd.readouterr().err.splitlines() if line.startswith("{")]
+        assert any(line["logger"].startswith("watchers.") and "answered instead" in line["msg"] for line in lines), lines
+
     def test_the_child_imports_no_database_code(self) -> None:
         """What the child imports to scan (config, source, transport, results) pulls in neither SQLAlchemy nor eth_utils,
         so it is ready before the parent has opened the ledger."""

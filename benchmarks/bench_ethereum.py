@@ -21,6 +21,7 @@ import argparse
 import asyncio
 import json
 import os
+import statistics
 import tempfile
 import time
 import urllib.request
@@ -248,7 +249,11 @@ def fast_node_case(args: argparse.Namespace, wallets: list[str]) -> float:
                     print(f"FAIL: stored {stored} transfers, expected {donations}")
                     return float("inf")
         ratio = min(our_times) / min(base_times)
-        print(f"fast node: ratio process/bare fetch {ratio:.2f} (target <= 1.25) {'OK' if ratio <= 1.25 else 'OVER'}")
+        # The best of each is the figure; the medians say how much one run can be trusted on this machine.
+        typical = statistics.median(our_times) / statistics.median(base_times)
+        print(f"fast node: ratio process/bare fetch {ratio:.2f} (target <= 1.25) {'OK' if ratio <= 1.25 else 'OVER'}; "
+              f"medians {typical:.2f}, single runs {min(o / b for o, b in zip(our_times, base_times)):.2f}-"
+              f"{max(o / b for o, b in zip(our_times, base_times)):.2f}")
         return ratio
     finally:
         node.stop()

@@ -57,6 +57,7 @@ class ScanProcess:
         )
         self._process.start()
         theirs.close()
+        log.debug("scan process started chain=%s pid=%s", self.chain, self._process.pid)
         # Blocking pipe reads and writes run here, off the event loop, one at a time and in order.
         self._io = ThreadPoolExecutor(1, thread_name_prefix=f"scan-{config.name}")
         self._asked = False

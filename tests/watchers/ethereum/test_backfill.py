@@ -134,16 +134,18 @@ class TestCrashSafety:
         cmd = [sys.executable, "-m", "bot", "--config", str(config), "backfill", CHAIN, "--from-block", "1"]
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
         try:
-            first = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            first = subprocess.Popen([*cmd[:3], "-v", *cmd[3:]], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
             for _ in range(3000):
                 done = _progress(db_file)
                 if done is not None and done >= 100 or first.poll() is not None:
                     break
                 await asyncio.sleep(0.01)
             first.send_signal(signal.SIGKILL)
-            first.communicate()
+            _, err = first.communicate()
             killed_at = _progress(db_file)
             assert killed_at is not None and 1 <= killed_at < end, "the kill should land mid-backfill"
+            # Its scan process notices that nobody reads what it sends, and ends too.
+            await _ends(_scan_pid(err.decode()))
             proxy.delay_seconds = 0
             second = await asyncio.create_subprocess_exec(*cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
             out, err = await second.communicate()
@@ -155,6 +157,66 @@ class TestCrashSafety:
             rows = conn.execute("SELECT txid, position, COUNT(*) FROM transfer GROUP BY txid, position").fetchall()
             assert conn.execute("SELECT height, to_height FROM backfill_cursor").fetchone() == (end, end)
         assert {r[0] for r in rows} == expected and all(r[2] == 1 for r in rows) and len(rows) == 24
+
+
+    async def test_ctrl_c_stops_the_scan_process_and_a_rerun_finishes(self, tmp_path: Path, dev: DevChain) -> None:
+        """Ctrl-C in the middle: "aborted", no traceback, the scan process gone; the rerun stores the rest once."""
+        wallet, usdc = fresh_address(65), dev.deploy_token("USDC", 6)
+        for i in range(8):
+            dev.send(dev.accounts[1], wallet, ETH + i)
+            dev.mine(80)  # 650 blocks: two writes of up to 8 ranges of 50 blocks
+        end = dev.height()
+        proxy = RpcProxy(dev.url)
+        await proxy.start()
+        proxy.delay_seconds = 0.03
+        db_file = tmp_path / "ledger.db"
+        config = _config(tmp_path, db_file, proxy.url, wallet, usdc)
+        cmd = [sys.executable, "-m", "bot", "-v", "--config", str(config), "backfill", CHAIN, "--from-block", "1"]
+        pipes = dict(cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            first = await asyncio.create_subprocess_exec(*cmd, **pipes)  # type: ignore[arg-type]
+            for _ in range(3000):
+                done = _progress(db_file)
+                if done is not None and done >= 50 or first.returncode is not None:
+                    break
+                await asyncio.sleep(0.01)
+            first.send_signal(signal.SIGINT)
+            _, raw = await asyncio.wait_for(first.communicate(), 30)
+            err = raw.decode()
+            assert first.returncode == 1 and err.rstrip().endswith("aborted") and "Traceback" not in err, err[-2000:]
+            stopped_at = _progress(db_file)
+            assert stopped_at is not None and 1 <= stopped_at < end, "Ctrl-C should land mid-backfill"
+            await _ends(_scan_pid(err))
+            proxy.delay_seconds = 0
+            second = await asyncio.create_subprocess_exec(*[c for c in cmd if c != "-v"], **pipes)  # type: ignore[arg-type]
+            out, raw = await second.communicate()
+            assert second.returncode == 0 and f"blocks 1..{end} stored" in out.decode(), raw.decode()[-2000:]
+        finally:
+            await proxy.stop()
+        with sqlite3.connect(db_file) as conn:
+            assert conn.execute("SELECT COUNT(*), COUNT(DISTINCT txid) FROM transfer").fetchone() == (8, 8)
+
+
+def _scan_pid(log: str) -> int:
+    """The pid of the command's scan process, from its debug log."""
+    import re
+
+    found = re.search(r"scan process started chain=\S+ pid=(\d+)", log)
+    assert found, log[-2000:]
+    return int(found.group(1))
+
+
+async def _ends(pid: int, seconds: float = 15.0) -> None:
+    """Wait until process ``pid`` has ended (gone, or a zombie nobody reaped yet)."""
+    for _ in range(int(seconds * 20)):
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (FileNotFoundError, ProcessLookupError):
+            return
+        if state in ("Z", "X"):
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"the scan process {pid} still runs {seconds:g}s after the command ended")
 
 
 class TestBackfillCommand:

@@ -126,12 +126,7 @@ class TestCrashSafety:
             expected.add(dev.mint(usdc, wallet, 1_000 + i))
             dev.mine(40)
         end = dev.height()
-        proxy = RpcProxy(dev.url)
-        await proxy.start()
-        proxy.delay_seconds = 0.03
-        db_file = tmp_path / "ledger.db"
-        config = _config(tmp_path, db_file, proxy.url, wallet, usdc)
-        cmd = [sys.executable, "-m", "bot", "--config", str(config), "backfill", CHAIN, "--from-block", "1"]
+        proxy, db_file, cmd = await _slow_backfill(tmp_path, dev, wallet, usdc)
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
         try:
             first = subprocess.Popen([*cmd[:3], "-v", *cmd[3:]], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -166,12 +161,7 @@ class TestCrashSafety:
             dev.send(dev.accounts[1], wallet, ETH + i)
             dev.mine(80)  # 650 blocks: two writes of up to 8 ranges of 50 blocks
         end = dev.height()
-        proxy = RpcProxy(dev.url)
-        await proxy.start()
-        proxy.delay_seconds = 0.03
-        db_file = tmp_path / "ledger.db"
-        config = _config(tmp_path, db_file, proxy.url, wallet, usdc)
-        cmd = [sys.executable, "-m", "bot", "-v", "--config", str(config), "backfill", CHAIN, "--from-block", "1"]
+        proxy, db_file, cmd = await _slow_backfill(tmp_path, dev, wallet, usdc, "-v")
         pipes = dict(cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         try:
             first = await asyncio.create_subprocess_exec(*cmd, **pipes)  # type: ignore[arg-type]
@@ -195,6 +185,17 @@ class TestCrashSafety:
             await proxy.stop()
         with sqlite3.connect(db_file) as conn:
             assert conn.execute("SELECT COUNT(*), COUNT(DISTINCT txid) FROM transfer").fetchone() == (8, 8)
+
+
+async def _slow_backfill(tmp_path: Path, dev: DevChain, wallet: str, token: str, *options: str) -> tuple[RpcProxy, Path, list[str]]:
+    """A backfill command from block 1 through a proxy that delays every answer by 30 ms (a kill lands mid-way):
+    the running proxy, the ledger file and the command line."""
+    proxy = RpcProxy(dev.url)
+    await proxy.start()
+    proxy.delay_seconds = 0.03
+    db_file = tmp_path / "ledger.db"
+    config = _config(tmp_path, db_file, proxy.url, wallet, token)
+    return proxy, db_file, [sys.executable, "-m", "bot", *options, "--config", str(config), "backfill", CHAIN, "--from-block", "1"]
 
 
 def _scan_pid(log: str) -> int:

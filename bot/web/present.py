@@ -14,7 +14,7 @@ from bot.web.goal import GoalProgress
 from ledger.donations import Donation
 from valuation.money import display, minor_unit
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 def minor_units(currency: str) -> int:
@@ -146,6 +146,7 @@ def wallets_json(figures: Figures, explorers: Explorers) -> dict[str, Any]:
             {
                 "chain": w.chain, "address": w.address, "label": w.label,
                 "explorer_url": explorers.address(w.chain, w.address),
+                "next_address": w.next_address,
                 "assets": [_asset_json(a) for a in w.assets],
             }
             for w in figures.wallets

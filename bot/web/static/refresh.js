@@ -34,7 +34,7 @@
   function tick() {
     fetch("/api/v1/totals", { headers: { Accept: "application/json" } })
       .then(function (r) { return r.ok ? r.json() : null; })
-      .then(function (t) { if (t && t.schema_version === 1) { apply(t); } })
+      .then(function (t) { if (t && (t.schema_version === 1 || t.schema_version === 2)) { apply(t); } })
       .catch(function () {});
   }
   window.setInterval(tick, 30000);

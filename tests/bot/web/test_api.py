@@ -1,4 +1,4 @@
-"""The JSON API v1: the seeded ledger's figures, keyset pages, the README's schema, amounts as strings."""
+"""The JSON API (schema version 2): the seeded ledger's figures, keyset pages, the README's schema, amounts as strings."""
 
 from __future__ import annotations
 
@@ -18,10 +18,10 @@ README = Path(__file__).resolve().parents[3] / "README.md"
 
 
 def readme_schema() -> dict[str, Any]:
-    """The JSON Schema written in the README under <!-- api-schema-v1 -->."""
+    """The JSON Schema written in the README under <!-- api-schema-v2 -->."""
     text = README.read_text()
-    match = re.search(r"<!-- api-schema-v1 -->\s*```json\n(.*?)\n```", text, re.S)
-    assert match, "README.md has no <!-- api-schema-v1 --> JSON block"
+    match = re.search(r"<!-- api-schema-v2 -->\s*```json\n(.*?)\n```", text, re.S)
+    assert match, "README.md has no <!-- api-schema-v2 --> JSON block"
     schema = json.loads(match.group(1))
     jsonschema.Draft202012Validator.check_schema(schema)
     return schema
@@ -123,3 +123,4 @@ class TestWallets:
         assert [(x["chain"], x["address"]) for x in w["wallets"]] == [("bitcoin", seed.BTC_ADDRESS), ("ethereum", seed.ETH_ADDRESS)]
         assert w["wallets"][0]["explorer_url"] == f"https://mempool.space/address/{seed.BTC_ADDRESS}"
         assert [a["asset"] for a in w["wallets"][1]["assets"]] == ["ETH", "USDT"]
+        assert [x["next_address"] for x in w["wallets"]] == [None, None]  # plain addresses: pay the address itself

@@ -22,6 +22,14 @@ async def page(served: Served, path: str = "/") -> str:
         return await r.text()
 
 
+async def next_address(served: Served, wallet: str) -> str | None:
+    """The wallet's next_address in /api/v1/wallets."""
+    async with served.http.get(served.url + "/api/v1/wallets") as r:
+        assert r.status == 200
+        [item] = [w for w in (await r.json())["wallets"] if w["address"] == wallet]
+    return item["next_address"]  # type: ignore[no-any-return]
+
+
 class TestEscaping:
     @pytest.mark.parametrize("page_settings", [seed.settings(title=f"Fund {MARKUP}", description=f"About {MARKUP}",
                                                              published_at=[f"https://x.org/{MARKUP}"])])
@@ -65,7 +73,8 @@ class TestKeyWallet:
     async def test_the_next_unused_address_is_shown_and_moves_on_once_paid(
         self, served: Served, fake: EsploraFake, watcher: BitcoinWatcher
     ) -> None:
-        """An xpub wallet shows receive/0 (its QR labelled with it) and the key; after receive/0 is paid, receive/1."""
+        """An xpub wallet shows receive/0 (its QR labelled with it) and the key; after receive/0 is paid, receive/1.
+        /api/v1/wallets gives the same address as the wallet's next_address."""
         key = parse_key_wallet(ZPUB)
         await watch(served.db, key.canonical)
         html = await page(served)
@@ -75,9 +84,11 @@ class TestKeyWallet:
         first_address, second = derive(key, RECEIVE, 0), derive(key, RECEIVE, 1)
         assert f"<code>{first_address}</code>" in html and f'aria-label="QR code of {first_address}"' in html
         assert f"<code>{key.canonical}</code>" in html and f"QR code of {key.canonical}" not in html
+        assert await next_address(served, key.canonical) == first_address
         fake.add_tx(make_tx([(fake_address(800), 60_000)], [(first_address, 50_000)]))
         fake.mine()
         assert (await watcher.poll()).ok
         html = await page(served)
         assert f"<code>{second}</code>" in html and f'aria-label="QR code of {second}"' in html
+        assert await next_address(served, key.canonical) == second
         assert first_address not in html.split('id="totals"')[0]

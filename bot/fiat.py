@@ -10,9 +10,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ledger.donations import value_sums
+from ledger.id_lists import id_chunks
 from ledger.valuation_tables import TransferValue as TransferValueRow
-
-ID_CHUNK = 1000  # ids per IN (...) list: an import's thousands stay far below the databases' parameter limits
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,8 +49,8 @@ async def values_of(session: AsyncSession, transfer_ids: list[int], currency: st
     """The stored values at arrival of these transfers in ``currency`` (those not yet valued are left out)."""
     v = TransferValueRow.__table__
     found: dict[int, TransferValue] = {}
-    for start in range(0, len(transfer_ids), ID_CHUNK):
+    for ids in id_chunks(transfer_ids):
         rows = await session.execute(select(v.c.transfer_id, v.c.value, v.c.source).where(
-            v.c.transfer_id.in_(transfer_ids[start : start + ID_CHUNK]), v.c.currency == currency))
+            v.c.transfer_id.in_(ids), v.c.currency == currency))
         found.update((tid, TransferValue(value, currency, source)) for tid, value, source in rows.all())
     return found

@@ -10,6 +10,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ledger.id_lists import id_chunks
 from ledger.models import Transfer, TransferSender, TransferStatus, Wallet, WalletTotal
 
 COUNTED = (TransferStatus.PENDING, TransferStatus.CONFIRMED)
@@ -122,12 +123,11 @@ async def totals_between(
     return _per_asset((await session.execute(stmt)).all())
 
 
-async def totals_of(session: AsyncSession, transfer_ids: Sequence[int], *, chunk: int = 1000) -> dict[str, tuple[int, int, int]]:
+async def totals_of(session: AsyncSession, transfer_ids: Sequence[int]) -> dict[str, tuple[int, int, int]]:
     """Per asset, the (decimals, count, sum) of these transfers (e.g. what an import stored), whatever their status."""
-    ids = sorted(set(transfer_ids))
     rows = []
-    for start in range(0, len(ids), chunk):
-        stmt = select(Transfer.asset, Transfer.decimals, Transfer.amount).where(Transfer.id.in_(ids[start : start + chunk]))
+    for ids in id_chunks(transfer_ids):
+        stmt = select(Transfer.asset, Transfer.decimals, Transfer.amount).where(Transfer.id.in_(ids))
         rows += (await session.execute(stmt)).all()
     return _per_asset(rows)
 

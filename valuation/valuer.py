@@ -20,6 +20,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ledger.database import Database
+from ledger.id_lists import id_chunks
 from ledger.models import Transfer, TransferStatus
 from ledger.types import utcnow
 from ledger.valuation_tables import TransferValue
@@ -32,7 +33,6 @@ from valuation.money import value_of
 log = logging.getLogger(__name__)
 
 COUNTED = [str(TransferStatus.PENDING), str(TransferStatus.CONFIRMED)]
-ID_CHUNK = 1000  # ids per IN (...) list: far below SQLite's and asyncpg's bound-parameter limits
 
 
 @dataclass
@@ -77,9 +77,7 @@ async def value_pending(
         if transfer_ids is None:
             todo = await _unvalued(session, config.currency, since, now)
         else:
-            ids = sorted(set(transfer_ids))
-            todo = [item for start in range(0, len(ids), ID_CHUNK)
-                    for item in await _unvalued(session, config.currency, since, now, ids[start : start + ID_CHUNK])]
+            todo = [item for ids in id_chunks(transfer_ids) for item in await _unvalued(session, config.currency, since, now, ids)]
     by_asset: dict[str, list[_Unvalued]] = defaultdict(list)
     for item in todo:
         by_asset[item.asset].append(item)

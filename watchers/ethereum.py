@@ -7,8 +7,8 @@ from collections.abc import Callable
 from ledger.database import Database
 from watchers.base import PollReport
 from watchers.block_scan import BackfillProgress, BlockScanner, Scans
-from watchers.evm_rpc import RpcClient
-from watchers.evm_source import EvmChainConfig, EvmSource
+from watchers.evm_config import EvmChainConfig
+from watchers.evm_source import EvmSource, rpc_client
 
 
 class EvmWatcher:
@@ -17,10 +17,7 @@ class EvmWatcher:
     def __init__(self, config: EvmChainConfig, db: Database) -> None:
         self.config = config
         self.chain = config.name
-        self.rpc = RpcClient(
-            config.rpc_urls, timeout_seconds=config.timeout_seconds, retry=config.retry,
-            requests_per_second=config.requests_per_second, transport=config.transport,
-        )
+        self.rpc = rpc_client(config)
         self.source = EvmSource(config, self.rpc)
         self.scanner = BlockScanner(
             db, self.source, batch_blocks=config.blocks_per_range, max_blocks_per_poll=config.max_blocks_per_poll

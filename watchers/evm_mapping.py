@@ -12,7 +12,6 @@ from functools import lru_cache
 from datetime import datetime, timezone
 from typing import Any
 
-
 from ledger.sightings import TransferIn
 from watchers.evm_config import TokenSpec
 from watchers.addresses import eip55, is_evm_hex

@@ -29,6 +29,19 @@ BLOCK_RECEIPTS_ABOVE = 4
 FINALIZED_FALLBACK = 12
 
 
+def rpc_client(config: EvmChainConfig) -> RpcClient:
+    """The JSON-RPC client of one configured chain: its nodes, timeout, retries, rate and transport."""
+    return RpcClient(
+        config.rpc_urls, timeout_seconds=config.timeout_seconds, retry=config.retry,
+        requests_per_second=config.requests_per_second, transport=config.transport,
+    )
+
+
+def _block_calls(start: int, end: int) -> list[tuple[str, list[Any]]]:
+    """eth_getBlockByNumber with full transactions for each block of ``start..end``."""
+    return [("eth_getBlockByNumber", [hex(h), True]) for h in range(start, end + 1)]
+
+
 @dataclass(frozen=True)
 class _Prefetched:
     """The block after the cursor and its token logs, fetched along with the head."""
@@ -144,8 +157,7 @@ class EvmSource:
         """Ask now for blocks ``start..end`` with their transactions, for a later ``scan`` of exactly that
         range (a backfill whose watched addresses are still being read). The scan then asks only for
         the range's logs. Cancel the returned future if that scan will not come."""
-        calls = [("eth_getBlockByNumber", [hex(h), True]) for h in range(start, end + 1)]
-        future = self._early[(start, end)] = asyncio.ensure_future(self.rpc.batch(calls))
+        future = self._early[(start, end)] = asyncio.ensure_future(self.rpc.batch(_block_calls(start, end)))
         return future
 
     async def fetch(self, start: int, end: int, watched: Mapping[str, int]) -> tuple[list[Any], list[Any]]:
@@ -157,7 +169,7 @@ class EvmSource:
         if early is not None and not early.cancelled():
             blocks = await early
             return blocks, await self.logs(start, end, watched) if self.tokens and watched else []
-        calls: list[tuple[str, list[Any]]] = [("eth_getBlockByNumber", [hex(h), True]) for h in range(start, end + 1)]
+        calls = _block_calls(start, end)
         with_logs = bool(self.tokens and watched)
         log_filters = self._log_filters(start, end, watched) if with_logs else []
         one_logs_call = with_logs and self.log_span is None and len(calls) + len(log_filters) <= self.rpc.max_batch

@@ -175,15 +175,11 @@ def _child(
 
 
 async def _serve(config: EvmChainConfig, conn: Connection, ahead: int, expect: tuple[int, int | None] | None) -> None:
-    from watchers.evm_rpc import RpcClient
-    from watchers.evm_source import EvmSource
+    from watchers.evm_source import EvmSource, rpc_client
     from watchers.scans_ahead import scans_ahead
 
     loop = asyncio.get_running_loop()
-    rpc = RpcClient(
-        config.rpc_urls, timeout_seconds=config.timeout_seconds, retry=config.retry,
-        requests_per_second=config.requests_per_second, transport=config.transport,
-    )
+    rpc = rpc_client(config)
     source = EvmSource(config, rpc)
     # The head a backfill asks for first, asked of the node now, while the parent still starts up,
     # and the blocks of the first ranges it will most likely ask for.
